@@ -1,0 +1,83 @@
+# The README's commands. Each target sets up what it needs itself: a fresh
+# machine with Python 3.11+ and make is enough.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8000
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+
+# Quiet TensorFlow's C++ start-up lines (both variables are needed), use its
+# portable kernels (oneDNN reorders sums), and fix the hash seed: reproducible runs.
+export PATH := $(BIN):$(PATH)
+export TF_CPP_MIN_LOG_LEVEL := 2
+export TF_ENABLE_ONEDNN_OPTS := 0
+export PYTHONHASHSEED := 0
+
+.PHONY: help install data browser book serve lab test test-unit test-notebooks test-site execute lint clean
+
+help:
+	@echo "make book   build the static site into _build/html"
+	@echo "make serve  serve the built site on http://localhost:$(PORT)"
+	@echo "make test   unit tests, every chapter under strict nbval, site checks"
+	@echo "make lab    JupyterLab on the notebooks"
+	@echo "make execute  re-run the notebooks in place (refresh stored outputs)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --progress-bar off -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# MNIST into the cache (verified by SHA-256); see cnnlab/data.py for the sources.
+data: $(STAMP)
+	$(BIN)/python -m cnnlab.data
+
+# Headless Chromium for the site test: Debian's package, installed where we
+# are root (as CI is); elsewhere the site test says what to install.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium for the browser test..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium not found and not root: install it (apt-get install chromium) for the site test."; fi
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "The book is in _build/html: open _build/html/index.html, or run 'make serve'."
+
+serve:
+	@test -f _build/html/index.html || $(MAKE) book
+	@echo "Serving the book on http://localhost:$(PORT) (Ctrl-C stops)"
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _build/html $(PORT)
+
+lab: $(STAMP) data
+	$(BIN)/jupyter lab notebooks
+
+test: test-unit test-notebooks test-site
+
+test-unit: $(STAMP) data
+	$(BIN)/python -m pytest tests -m "not site"
+
+test-notebooks: $(STAMP) data
+	$(BIN)/python -m pytest --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	  --nbval-cell-timeout 600 -p no:cacheprovider
+
+test-site: $(STAMP) browser book
+	$(BIN)/python -m pytest tests -m site
+
+# Re-run every chapter in place; widget state is not stored (the site uses the
+# viewers' own HTML, and stored state would make the site load widget code).
+execute: $(STAMP) data
+	@for nb in $(NOTEBOOKS); do echo "executing $$nb"; \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.store_widget_state=False "$$nb" \
+	  || exit 1; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check cnnlab tests book/_ext
+
+clean:
+	rm -rf _build

@@ -1,0 +1,354 @@
+"""Numpy teaching versions of the layers a CNN is built from.
+
+Two implementations of the same 2-D convolution (chapter 1, equations (1)-(4)):
+
+* :func:`conv2d_loop` follows the equation term by term. Read it, do not run it
+  on a data set.
+* :func:`conv2d` is the fast version: :func:`im2col` turns the image into a
+  matrix of patches through a *strided view* (no copy, no index arrays), and
+  one matrix product with the reshaped filters does the rest.
+
+Both follow Keras' conventions, so they can be checked against
+``keras.ops.conv``: images (N, H, W, C), kernels (kh, kw, C, M), one bias per
+filter, ``padding`` 'valid' or 'same' (TensorFlow's split of the padding: the
+extra pixel, if any, goes to the bottom/right).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+Padding = Literal["valid", "same"]
+
+# Upper bound on the temporary patch matrix of one chunk in conv2d, in bytes.
+# The output has to be stored anyway; chunking keeps the extra memory a small
+# fraction of it however many images arrive at once.
+_CHUNK_BYTES = 64 * 2**20
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}.")
+    return int(value)
+
+
+def _check_padding(padding: object) -> str:
+    if padding not in ("valid", "same"):
+        raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}.")
+    return str(padding)
+
+
+def conv_output_size(size: int, kernel_size: int, stride: int = 1,
+                     padding: Padding = "valid") -> int:
+    """Length of a convolution's output along one axis.
+
+    With ``padding='valid'`` this is the source's formula
+    ``floor((W - H) / s) + 1`` (chapter 1, equation (3)); with ``'same'`` the
+    input is padded so that the output has ``ceil(W / s)`` pixels.
+
+    Parameters
+    ----------
+    size : int
+        Input length ``W`` (height or width), at least 1.
+    kernel_size : int
+        Filter length ``H``, at least 1.
+    stride : int, default 1
+        Step ``s`` between two filter positions, at least 1.
+    padding : {'valid', 'same'}, default 'valid'
+        'valid': no padding, the filter stays inside the image.
+        'same': zeros around the image so that the output has ``ceil(W / s)``
+        pixels.
+
+    Returns
+    -------
+    int
+        The output length.
+
+    Raises
+    ------
+    TypeError
+        If a size or the stride is not an int.
+    ValueError
+        If a value is out of range, or the filter is larger than the image with
+        ``padding='valid'``.
+    """
+    size = _check_int("size", size, 1)
+    kernel_size = _check_int("kernel_size", kernel_size, 1)
+    stride = _check_int("stride", stride, 1)
+    padding = _check_padding(padding)
+    if padding == "same":
+        return math.ceil(size / stride)
+    if kernel_size > size:
+        raise ValueError(
+            f"kernel_size ({kernel_size}) is larger than the input ({size}); "
+            "with padding='valid' the filter must fit inside the image."
+        )
+    return (size - kernel_size) // stride + 1
+
+
+def same_padding(size: int, kernel_size: int, stride: int = 1) -> tuple[int, int]:
+    """Zeros added before and after one axis by ``padding='same'``.
+
+    TensorFlow's rule: pad just enough for ``ceil(W / s)`` outputs, the odd
+    pixel going after (bottom/right).
+
+    Parameters
+    ----------
+    size, kernel_size, stride : int
+        As in :func:`conv_output_size`.
+
+    Returns
+    -------
+    (before, after) : tuple of int
+    """
+    out = conv_output_size(size, kernel_size, stride, "same")
+    total = max((out - 1) * stride + kernel_size - size, 0)
+    return total // 2, total - total // 2
+
+
+def _check_images(images: object) -> np.ndarray:
+    if not isinstance(images, np.ndarray):
+        raise TypeError(f"images must be a numpy array, got {type(images).__name__}.")
+    if images.ndim != 4:
+        raise ValueError(
+            f"images must have shape (N, H, W, C) (4 axes), got shape {images.shape}."
+        )
+    if not np.issubdtype(images.dtype, np.floating):
+        raise TypeError(f"images must be a float array, got dtype {images.dtype}.")
+    if not np.all(np.isfinite(images)):
+        raise ValueError("images contain NaN or infinite values.")
+    return images
+
+
+def _check_conv_args(images, kernels, bias, stride, padding):
+    images = _check_images(images)
+    if not isinstance(kernels, np.ndarray):
+        raise TypeError(f"kernels must be a numpy array, got {type(kernels).__name__}.")
+    if kernels.ndim != 4:
+        raise ValueError(
+            f"kernels must have shape (kh, kw, C, M) (4 axes), got shape {kernels.shape}."
+        )
+    if kernels.shape[2] != images.shape[3]:
+        raise ValueError(
+            f"kernels expect {kernels.shape[2]} input channels (axis 2) but images have "
+            f"{images.shape[3]} channels (axis 3)."
+        )
+    n_filters = kernels.shape[3]
+    if bias is None:
+        bias = np.zeros(n_filters, dtype=kernels.dtype)
+    else:
+        bias = np.asarray(bias)
+        if bias.shape != (n_filters,):
+            raise ValueError(
+                f"bias must have shape ({n_filters},), one value per filter, "
+                f"got shape {bias.shape}."
+            )
+    stride = _check_int("stride", stride, 1)
+    padding = _check_padding(padding)
+    h, w = images.shape[1:3]
+    kh, kw = kernels.shape[:2]
+    if padding == "valid" and (kh > h or kw > w):
+        raise ValueError(
+            f"kernels of size {kh}x{kw} do not fit in images of size {h}x{w} "
+            "with padding='valid'."
+        )
+    return images, kernels, bias, stride, padding
+
+
+def pad_images(images: np.ndarray, kernel_size: tuple[int, int], stride: int,
+               padding: Padding) -> np.ndarray:
+    """Pad images with zeros as a convolution with ``padding`` would.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W, C)
+    kernel_size : (kh, kw)
+    stride : int
+    padding : {'valid', 'same'}
+
+    Returns
+    -------
+    ndarray, shape (N, H', W', C)
+        ``images`` itself for 'valid', a zero-padded copy for 'same'.
+    """
+    if padding == "valid":
+        return images
+    top, bottom = same_padding(images.shape[1], kernel_size[0], stride)
+    left, right = same_padding(images.shape[2], kernel_size[1], stride)
+    return np.pad(images, ((0, 0), (top, bottom), (left, right), (0, 0)))
+
+
+def conv2d_loop(images: np.ndarray, kernels: np.ndarray, bias: np.ndarray | None = None,
+                stride: int = 1, padding: Padding = "valid") -> np.ndarray:
+    """2-D convolution written as the equation reads (slow; for reading).
+
+    Implements chapter 1, equation (4)::
+
+        u[n, i, j, m] = sum_{p, q, k} z[n, s*i + p, s*j + q, k] * h[p, q, k, m] + b[m]
+
+    (as in every deep-learning library, the filter is not flipped, so this is a
+    cross-correlation).
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W, C), float
+        Input images ``z``.
+    kernels : ndarray, shape (kh, kw, C, M)
+        ``M`` filters ``h`` in Keras layout.
+    bias : ndarray, shape (M,), optional
+        One bias per filter; zeros if omitted.
+    stride : int, default 1
+        Step ``s`` between filter positions.
+    padding : {'valid', 'same'}, default 'valid'
+
+    Returns
+    -------
+    ndarray, shape (N, H_out, W_out, M)
+        ``H_out = conv_output_size(H, kh, stride, padding)``, likewise ``W_out``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For arrays of the wrong type, number of axes or channels, a bias that is
+        not one value per filter, a stride below 1 or an unknown padding.
+    """
+    images, kernels, bias, stride, padding = _check_conv_args(
+        images, kernels, bias, stride, padding)
+    kh, kw, _, n_filters = kernels.shape
+    z = pad_images(images, (kh, kw), stride, padding)
+    out_h = conv_output_size(images.shape[1], kh, stride, padding)
+    out_w = conv_output_size(images.shape[2], kw, stride, padding)
+    dtype = np.result_type(images, kernels)
+    u = np.empty((images.shape[0], out_h, out_w, n_filters), dtype=dtype)
+    for n in range(images.shape[0]):
+        for i in range(out_h):
+            for j in range(out_w):
+                window = z[n, i * stride:i * stride + kh, j * stride:j * stride + kw, :]
+                for m in range(n_filters):
+                    u[n, i, j, m] = np.sum(window * kernels[:, :, :, m]) + bias[m]
+    return u
+
+
+def im2col(images: np.ndarray, kernel_size: tuple[int, int], stride: int = 1,
+           padding: Padding = "valid") -> np.ndarray:
+    """All filter-sized patches of the images, as a strided view.
+
+    The patch matrix of im2col (Chellapilla et al. 2006), without copying:
+    element ``[n, i, j, p, q, k]`` is pixel ``(s*i + p, s*j + q)`` of channel
+    ``k`` of image ``n``. Reshaping it to ``(N*H_out*W_out, kh*kw*C)`` gives the
+    classic matrix; the view itself costs no memory (for 'same' padding, only
+    the padded copy of the input).
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W, C), float
+    kernel_size : (kh, kw) tuple of int
+    stride : int, default 1
+    padding : {'valid', 'same'}, default 'valid'
+
+    Returns
+    -------
+    ndarray, shape (N, H_out, W_out, kh, kw, C)
+        A read-only view. Copy it before writing.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad images, kernel size, stride or padding.
+    """
+    images = _check_images(images)
+    if not isinstance(kernel_size, (tuple, list)) or len(kernel_size) != 2:
+        raise TypeError(f"kernel_size must be a pair (kh, kw), got {kernel_size!r}.")
+    kh = _check_int("kernel_size[0]", kernel_size[0], 1)
+    kw = _check_int("kernel_size[1]", kernel_size[1], 1)
+    stride = _check_int("stride", stride, 1)
+    padding = _check_padding(padding)
+    out_h = conv_output_size(images.shape[1], kh, stride, padding)
+    out_w = conv_output_size(images.shape[2], kw, stride, padding)
+    z = pad_images(images, (kh, kw), stride, padding)
+    sn, sh, sw, sc = z.strides
+    # Moving one output pixel moves the window by `stride` input pixels; moving
+    # inside the window moves one input pixel. No index arrays are built.
+    return as_strided(
+        z,
+        shape=(z.shape[0], out_h, out_w, kh, kw, z.shape[3]),
+        strides=(sn, sh * stride, sw * stride, sh, sw, sc),
+        writeable=False,
+    )
+
+
+def conv2d(images: np.ndarray, kernels: np.ndarray, bias: np.ndarray | None = None,
+           stride: int = 1, padding: Padding = "valid") -> np.ndarray:
+    """Fast 2-D convolution: im2col view times the filter matrix.
+
+    Same result as :func:`conv2d_loop` (chapter 1, equation (4)), computed as
+    one matrix product per chunk of images: the ``(patches, kh*kw*C)`` matrix
+    from :func:`im2col` times the ``(kh*kw*C, M)`` filter matrix. Images are
+    processed in chunks so that the temporary patch matrix stays small
+    (``_CHUNK_BYTES``); the extra memory is then about the size of the output.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W, C), float
+    kernels : ndarray, shape (kh, kw, C, M)
+    bias : ndarray, shape (M,), optional
+    stride : int, default 1
+    padding : {'valid', 'same'}, default 'valid'
+
+    Returns
+    -------
+    ndarray, shape (N, H_out, W_out, M)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`conv2d_loop`.
+    """
+    images, kernels, bias, stride, padding = _check_conv_args(
+        images, kernels, bias, stride, padding)
+    kh, kw, channels, n_filters = kernels.shape
+    n = images.shape[0]
+    out_h = conv_output_size(images.shape[1], kh, stride, padding)
+    out_w = conv_output_size(images.shape[2], kw, stride, padding)
+    dtype = np.result_type(images, kernels)
+    weights = kernels.reshape(kh * kw * channels, n_filters).astype(dtype, copy=False)
+    out = np.empty((n, out_h, out_w, n_filters), dtype=dtype)
+    row_bytes = out_h * out_w * kh * kw * channels * np.dtype(dtype).itemsize
+    chunk = max(1, _CHUNK_BYTES // max(row_bytes, 1))
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        patches = im2col(images[start:stop], (kh, kw), stride, padding)
+        # The reshape copies this chunk's patches into one matrix (the "col").
+        cols = patches.reshape(-1, kh * kw * channels)
+        np.matmul(cols, weights, out=out[start:stop].reshape(-1, n_filters))
+    out += bias.astype(dtype, copy=False)
+    return out
+
+
+def classic_kernels() -> dict[str, np.ndarray]:
+    """The classic 3x3 image-processing kernels, by name.
+
+    Returns
+    -------
+    dict of str to ndarray, shape (3, 3), float32
+        'identity', 'edge' (the Laplacian: responds where the intensity bends),
+        'blur' (box average), 'gaussian blur', 'sharpen' (identity plus edge),
+        'sobel x' (responds to vertical edges: the x-derivative, smoothed in y),
+        'sobel y' (its transpose: horizontal edges). A fresh dict each call.
+    """
+    sobel_x = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)
+    return {
+        "identity": np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=np.float32),
+        "edge": np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float32),
+        "blur": np.full((3, 3), 1 / 9, dtype=np.float32),
+        "gaussian blur": np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]], dtype=np.float32) / 16,
+        "sharpen": np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype=np.float32),
+        "sobel x": sobel_x,
+        "sobel y": sobel_x.T.copy(),
+    }
