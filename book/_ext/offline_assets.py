@@ -1,9 +1,13 @@
-"""Sphinx extension: serve MathJax from the site itself, never from a CDN.
+"""Sphinx extension: a site that works offline and loads without script errors.
 
-The book must work with the network off. Sphinx loads MathJax from a CDN by
-default; ``_config.yml`` points ``mathjax_path`` at ``_static/mathjax/...`` and
-this extension copies that one file from the MathJax 3 build carried by the
-``django-static-mathjax`` wheel on PyPI (a registry every install reaches).
+* MathJax is served from the site itself, never from a CDN. Sphinx loads it
+  from a CDN by default; ``_config.yml`` points ``mathjax_path`` at
+  ``_static/mathjax/...`` and this extension copies that one file from the
+  MathJax 3 build carried by the ``django-static-mathjax`` wheel on PyPI (a
+  registry every install reaches).
+* Inline scripts registered twice are written once. sphinx-thebe registers its
+  ``const THEBE_JS_URL = ...`` line once per read phase; twice on a page it is
+  a script error in every browser.
 """
 
 from __future__ import annotations
@@ -40,7 +44,25 @@ def _copy(app: Sphinx, exception: Exception | None) -> None:
     shutil.copy2(_mathjax_source() / MATHJAX_FILE, target / MATHJAX_FILE)
 
 
+def _dedupe_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        # The copies differ in priority and in filename None vs "": compare
+        # what the page gets.
+        attributes = getattr(script, "attributes", {})
+        key = (getattr(script, "filename", str(script)) or None, attributes.get("body"),
+               attributes.get("src"))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+
+
 def setup(app: Sphinx) -> dict:
     _mathjax_source()  # fail early, before a long build, if MathJax is missing
     app.connect("build-finished", _copy)
+    app.connect("html-page-context", _dedupe_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

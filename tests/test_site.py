@@ -1,0 +1,170 @@
+"""The built site in headless Chromium, with no network: every page, every slider.
+
+Needs the site (``make book``) and Debian's ``chromium``. ``make test`` builds
+the one and installs the other where it runs as root. Elsewhere a missing
+browser is a skip that says what to install, except under CI, where it fails.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.site
+
+SITE = Path(__file__).resolve().parents[1] / "_build" / "html"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def _pages() -> list[str]:
+    if not (SITE / "index.html").is_file():
+        return []
+    skip = ("_static", "_sources", "_images")
+    return sorted(str(p.relative_to(SITE)) for p in SITE.rglob("*.html")
+                  if not p.relative_to(SITE).parts[0] in skip)
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not (SITE / "index.html").is_file():
+        pytest.fail(f"no site in {SITE}: run 'make book' first (make test does).")
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest's output readable
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        message = ("Debian's chromium is not installed, so the site was not checked in a "
+                   "browser: install it with 'apt-get install chromium' (make test does this "
+                   "when run as root).")
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class PageLog:
+    """A page that records console errors, script errors and outside requests."""
+
+    def __init__(self, browser, base: str):
+        self.base = base
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        self.failed: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+        self.page.on("response", self._response)
+        # Every request that would leave localhost is recorded and refused.
+        self.context.route("**/*", self._route)
+
+    def _console(self, message):
+        if message.type == "error":
+            self.errors.append(f"console: {message.text} ({message.location.get('url')})")
+
+    def _response(self, response):
+        if response.status >= 400:
+            self.failed.append(f"{response.status} {response.url}")
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(self.base) or url.startswith(("data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            self.outside.append(url)
+            route.abort()
+
+    def open(self, path: str):
+        self.page.goto(f"{self.base}/{path}", wait_until="load")
+        self.page.wait_for_load_state("networkidle")
+        return self.page
+
+    def check(self, path: str):
+        assert not self.outside, f"{path} requested outside localhost: {self.outside}"
+        assert not self.failed, f"{path} had failed requests: {self.failed}"
+        assert not self.errors, f"{path} logged errors: {self.errors}"
+
+    def close(self):
+        self.context.close()
+
+
+def test_site_has_the_chapters():
+    pages = _pages()
+    assert "notebooks/01_convolution.html" in pages, pages
+    assert "book/intro.html" in pages and "book/references.html" in pages
+
+
+@pytest.mark.parametrize("path", _pages() or ["index.html"])
+def test_page_loads_cleanly_offline(server, browser, path):
+    log = PageLog(browser, server)
+    try:
+        page = log.open(path)
+        assert page.title(), f"{path} has no title"
+        log.check(path)
+    finally:
+        log.close()
+
+
+def test_chapter1_math_renders_from_local_mathjax(server, browser):
+    log = PageLog(browser, server)
+    try:
+        page = log.open("notebooks/01_convolution.html")
+        page.wait_for_selector("mjx-container", timeout=15000)
+        assert page.locator("mjx-container").count() > 10
+        log.check("chapter 1")
+    finally:
+        log.close()
+
+
+def test_chapter1_slider_changes_the_picture(server, browser, tmp_path):
+    log = PageLog(browser, server)
+    try:
+        page = log.open("notebooks/01_convolution.html")
+        explorer = page.locator(".cnnlab-explorer").first
+        explorer.scroll_into_view_if_needed()
+        picture = explorer.locator("img.cnnlab-frame")
+        digit = explorer.locator('input[type="range"][data-control="digit"]')
+        label = explorer.locator("output").first
+        before, before_label = picture.get_attribute("src"), label.text_content()
+
+        digit.focus()
+        page.keyboard.press("ArrowRight")  # as a reader would, with the keyboard
+        after, after_label = picture.get_attribute("src"), label.text_content()
+        assert after != before, "moving the digit slider did not change the picture"
+        assert after_label != before_label, "the slider's value label did not update"
+
+        explorer.locator('select[data-control="kernel"]').select_option(label="blur")
+        assert picture.get_attribute("src") not in (before, after)
+        explorer.locator('input[type="range"][data-control="stride"]').fill("1")
+        shown = picture.get_attribute("src")
+        assert shown.startswith("data:image/png;base64,")
+        picture.screenshot(path=tmp_path / "explorer.png")
+        log.check("chapter 1 explorer")
+    finally:
+        log.close()
