@@ -59,15 +59,16 @@ def show_image(image: np.ndarray, ax: Axes | None = None, title: str | None = No
         _, ax = plt.subplots(figsize=(3, 3))
     shown = ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     if values:
-        low, high = shown.get_clim()
-        middle = (low + high) / 2
+        # Dark text on light cells and light text on dark ones, whatever the colormap.
         for (i, j), v in np.ndenumerate(image):
-            ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=8,
-                    color="black" if v > middle else "white")
+            r, g, b, _ = shown.cmap(shown.norm(v))
+            light = 0.299 * r + 0.587 * g + 0.114 * b > 0.5
+            ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=9,
+                    color="black" if light else "white")
     if colorbar:
         ax.figure.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
     if title is not None:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
     return ax

@@ -9,7 +9,6 @@ order that depends on thread scheduling).
 from __future__ import annotations
 
 import os
-import random
 
 import numpy as np
 
@@ -42,11 +41,9 @@ def set_seed(seed: int = 0) -> np.random.Generator:
     # Read by TensorFlow when it starts, for processes that import it later.
     os.environ["PYTHONHASHSEED"] = str(seed)
     os.environ["TF_DETERMINISTIC_OPS"] = "1"
-    random.seed(seed)
-    np.random.seed(seed)
     import keras
     import tensorflow as tf
 
-    keras.utils.set_random_seed(seed)  # Python, numpy, and the backend's seed
+    keras.utils.set_random_seed(seed)  # Python's random, numpy's global seed, TF's
     tf.config.experimental.enable_op_determinism()
     return np.random.default_rng(seed)

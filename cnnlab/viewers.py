@@ -57,7 +57,7 @@ def parse_kernel(text: str) -> np.ndarray:
 
 
 def convolution_explorer(images: np.ndarray, labels: np.ndarray,
-                         static_digits: Sequence[int] = (0, 1, 2, 3, 4, 7)) -> Explorer:
+                         static_digits: Sequence[int] = (0, 1, 2, 3)) -> Explorer:
     """Chapter 1's explorer: a digit, a kernel, stride and padding.
 
     Parameters
@@ -99,7 +99,7 @@ def convolution_explorer(images: np.ndarray, labels: np.ndarray,
         x = images[digit:digit + 1]
         out = reference.conv2d(x, h[:, :, None, None], stride=stride, padding=padding)[0, ..., 0]
         shown = reference.pad_images(x, h.shape, stride, padding)[0, ..., 0]
-        fig, axes = plt.subplots(1, 3, figsize=(7.2, 2.6),
+        fig, axes = plt.subplots(1, 3, figsize=(8, 2.9),
                                  gridspec_kw={"width_ratios": [1, 0.8, 1.2]})
         show_image(shown, ax=axes[0], vmin=0, vmax=1,
                    title=f"input {x.shape[1]}x{x.shape[2]} (label {labels[digit]})")
@@ -108,8 +108,9 @@ def convolution_explorer(images: np.ndarray, labels: np.ndarray,
             left = (shown.shape[1] - x.shape[2]) // 2
             axes[0].add_patch(Rectangle((left - 0.5, top - 0.5), x.shape[2], x.shape[1],
                                         fill=False, edgecolor="tab:orange", lw=1))
-            axes[0].set_title(f"input, padded to {shown.shape[0]}x{shown.shape[1]}",
-                              fontsize=9)
+            axes[0].set_title(
+                f"padded to {shown.shape[0]}x{shown.shape[1]} (label {labels[digit]})",
+                fontsize=10)
         show_image(h, ax=axes[1], cmap="RdBu_r", vmin=-np.abs(h).max(),
                    vmax=np.abs(h).max(), values=True, title=f"kernel: {kernel.split(' (')[0]}")
         m = float(np.abs(out).max()) or 1.0

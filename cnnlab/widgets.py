@@ -30,7 +30,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 # Frames on the site are small: one chapter holds a few hundred of them.
-STATIC_DPI = 64
+STATIC_DPI = 72
 MAX_FRAMES = 400
 
 
