@@ -139,6 +139,8 @@ def _check_conv_args(images, kernels, bias, stride, padding):
             f"kernels expect {kernels.shape[2]} input channels (axis 2) but images have "
             f"{images.shape[3]} channels (axis 3)."
         )
+    if 0 in kernels.shape:
+        raise ValueError(f"kernels must not have an empty axis, got shape {kernels.shape}.")
     n_filters = kernels.shape[3]
     if bias is None:
         bias = np.zeros(n_filters, dtype=kernels.dtype)
@@ -176,7 +178,15 @@ def pad_images(images: np.ndarray, kernel_size: tuple[int, int], stride: int,
     -------
     ndarray, shape (N, H', W', C)
         ``images`` itself for 'valid', a zero-padded copy for 'same'.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad images, stride or padding.
     """
+    images = _check_images(images)
+    padding = _check_padding(padding)
+    stride = _check_int("stride", stride, 1)
     if padding == "valid":
         return images
     top, bottom = same_padding(images.shape[1], kernel_size[0], stride)
@@ -338,7 +348,7 @@ def classic_kernels() -> dict[str, np.ndarray]:
     -------
     dict of str to ndarray, shape (3, 3), float32
         'identity', 'edge' (the Laplacian: responds where the intensity bends),
-        'blur' (box average), 'gaussian blur', 'sharpen' (identity plus edge),
+        'blur' (box average), 'gaussian blur', 'sharpen' (identity minus edge),
         'sobel x' (responds to vertical edges: the x-derivative, smoothed in y),
         'sobel y' (its transpose: horizontal edges). A fresh dict each call.
     """

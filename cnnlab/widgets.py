@@ -67,7 +67,7 @@ class Control:
         values = list(self.values)
         if not values:
             raise ValueError(f"Control {self.name!r}: values is empty.")
-        if len(set(map(repr, values))) != len(values):
+        if any(a == b for k, a in enumerate(values) for b in values[k + 1:]):
             raise ValueError(f"Control {self.name!r}: values repeat: {values!r}.")
         numeric = all(isinstance(v, (int, float, np.integer, np.floating))
                       and not isinstance(v, bool) for v in values)

@@ -1,0 +1,94 @@
+"""Tests for cnnlab.bench: measure returns the result, the time and the traced peak memory."""
+
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from cnnlab import bench
+
+EIGHT_MB = 8 * 2**20
+
+
+def _allocate(n_bytes, fill=1.0):
+    block = np.full(n_bytes // 8, fill)
+    return float(block.sum())
+
+
+def test_measure_returns_result_time_and_peak():
+    m = bench.measure(_allocate, EIGHT_MB, fill=2.0)
+    assert isinstance(m, bench.Measurement)
+    assert m.result == 2.0 * EIGHT_MB // 8
+    assert m.seconds > 0
+    assert m.peak_bytes >= EIGHT_MB
+    assert not tracemalloc.is_tracing()
+
+
+def test_measure_peak_grows_with_allocation():
+    small = bench.measure(_allocate, 2**16).peak_bytes
+    large = bench.measure(_allocate, 4 * EIGHT_MB).peak_bytes
+    assert small < EIGHT_MB
+    assert large >= 4 * EIGHT_MB
+
+
+def test_measure_times_the_call():
+    m = bench.measure(time.sleep, 0.05, trace_memory=False)
+    assert m.result is None
+    assert 0.05 <= m.seconds < 5.0
+
+
+def test_measure_without_tracing():
+    m = bench.measure(_allocate, EIGHT_MB, trace_memory=False)
+    assert m.peak_bytes is None
+    assert m.result == EIGHT_MB // 8
+    assert m.seconds > 0
+    assert not tracemalloc.is_tracing()
+
+
+def test_untraced_measurement_may_nest_inside_a_traced_one():
+    outer = bench.measure(lambda: bench.measure(_allocate, EIGHT_MB, trace_memory=False))
+    assert outer.result.peak_bytes is None
+    assert outer.peak_bytes >= EIGHT_MB
+
+
+@pytest.mark.parametrize("trace_memory", [True, False])
+def test_measure_stops_tracing_when_the_function_raises(trace_memory):
+    def fails():
+        np.ones(2**20)
+        raise KeyError("boom")
+
+    with pytest.raises(KeyError, match="boom"):
+        bench.measure(fails, trace_memory=trace_memory)
+    assert not tracemalloc.is_tracing()
+    assert bench.measure(_allocate, 64).peak_bytes is not None
+
+
+def test_measure_refuses_when_someone_else_traces():
+    tracemalloc.start()
+    try:
+        with pytest.raises(RuntimeError, match=r"tracemalloc is already tracing"):
+            bench.measure(_allocate, 64)
+        assert tracemalloc.is_tracing()
+    finally:
+        tracemalloc.stop()
+
+
+def _nested():
+    return bench.measure(_allocate, 64)
+
+
+@pytest.mark.parametrize(
+    ("fn", "error", "match"),
+    [
+        (None, TypeError, r"fn must be callable, got NoneType"),
+        (42, TypeError, r"fn must be callable, got int"),
+        ("np.ones", TypeError, r"fn must be callable, got str"),
+        (_nested, RuntimeError, r"measurements cannot nest"),
+    ],
+    ids=["none", "int", "str", "nested"],
+)
+def test_measure_rejects_bad_input(fn, error, match):
+    with pytest.raises(error, match=match):
+        bench.measure(fn)
+    assert not tracemalloc.is_tracing()

@@ -1,0 +1,127 @@
+"""Tests for cnnlab.plotting: what show_image and show_images put into the Axes."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from cnnlab import plotting
+
+
+def _shown(ax):
+    return np.asarray(ax.images[0].get_array())
+
+
+def test_show_image_draws_the_pixels_with_own_limits(rng):
+    image = rng.standard_normal((4, 6))
+    ax = plotting.show_image(image, title="a digit")
+    np.testing.assert_array_equal(_shown(ax), image)
+    assert ax.images[0].get_clim() == (image.min(), image.max())
+    assert ax.get_title() == "a digit"
+    assert list(ax.get_xticks()) == [] and list(ax.get_yticks()) == []
+
+
+def test_show_image_squeezes_single_channel_and_uses_given_axes(rng):
+    image = rng.random((5, 3, 1))
+    fig, ax = plt.subplots()
+    returned = plotting.show_image(image, ax=ax, vmin=-1.0, vmax=2.0, cmap="RdBu_r")
+    assert returned is ax
+    np.testing.assert_array_equal(_shown(ax), image[..., 0])
+    assert ax.images[0].get_clim() == (-1.0, 2.0)
+    assert ax.images[0].get_cmap().name == "RdBu_r"
+    assert len(fig.axes) == 1
+
+
+def test_show_image_values_writes_every_pixel():
+    image = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0]])
+    ax = plotting.show_image(image, values=True)
+    texts = {(t.get_position(), t.get_text()) for t in ax.texts}
+    expected = {((j, i), f"{v:.2g}") for (i, j), v in np.ndenumerate(image)}
+    assert texts == expected
+    # Cells brighter than the middle of the colour range get black text.
+    colours = {t.get_position(): t.get_color() for t in ax.texts}
+    assert colours[(1, 1)] == "white"
+    assert colours[(0, 1)] == "black"
+
+
+def test_show_image_colorbar_adds_an_axes(rng):
+    ax = plotting.show_image(rng.random((3, 3)), colorbar=True)
+    assert len(ax.figure.axes) == 2
+
+
+@pytest.mark.parametrize(
+    ("image", "error", "match"),
+    [
+        (np.zeros(5), ValueError, r"image must have shape \(H, W\) or \(H, W, 1\)"),
+        (np.zeros((4, 4, 3)), ValueError, r"image must have shape"),
+        (np.zeros((1, 4, 4, 1)), ValueError, r"image must have shape"),
+        (np.array([["a", "b"], ["c", "d"]]), TypeError, r"image must be numeric"),
+    ],
+    ids=["1d", "rgb", "4d", "strings"],
+)
+def test_show_image_rejects_bad_input(image, error, match):
+    with pytest.raises(error, match=match):
+        plotting.show_image(image)
+
+
+def test_show_images_grid_layout_and_pixels(rng):
+    images = rng.random((5, 4, 3, 1))
+    axes = plotting.show_images(images, ncols=3, titles=list("abcde"))
+    assert axes.shape == (2, 3)
+    flat = axes.ravel()
+    for k in range(5):
+        np.testing.assert_array_equal(_shown(flat[k]), images[k, ..., 0])
+        assert flat[k].get_title() == "abcde"[k]
+    assert not flat[5].axison
+    assert len(flat[5].images) == 0
+
+
+def test_show_images_clamps_ncols_and_accepts_a_list(rng):
+    images = [rng.random((3, 3)), rng.random((2, 5))]
+    axes = plotting.show_images(images, ncols=8)
+    assert axes.shape == (1, 2)
+    for ax, image in zip(axes.ravel(), images, strict=True):
+        np.testing.assert_array_equal(_shown(ax), image)
+
+
+def test_show_images_normalize_each_and_all(rng):
+    images = np.stack([rng.random((3, 3)), 5 + rng.random((3, 3))])
+    each = plotting.show_images(images, normalize="each").ravel()
+    for ax, image in zip(each, images, strict=True):
+        assert ax.images[0].get_clim() == (image.min(), image.max())
+    common = plotting.show_images(images, normalize="all").ravel()
+    for ax in common:
+        assert ax.images[0].get_clim() == (images.min(), images.max())
+
+
+def test_show_images_draws_into_given_axes(rng):
+    fig, axes = plt.subplots(2, 2)
+    images = rng.random((3, 4, 4))
+    returned = plotting.show_images(images, axes=axes)
+    assert returned.shape == (2, 2)
+    assert returned[0, 0] is axes[0, 0]
+    np.testing.assert_array_equal(_shown(axes[1, 0]), images[2])
+    assert not axes[1, 1].axison
+    assert len(fig.axes) == 4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"images": np.zeros((3, 4))}, ValueError, r"each image must have shape"),
+        ({"images": np.zeros((2, 4, 4, 3))}, ValueError, r"each image must have shape"),
+        ({"images": np.zeros((0, 4, 4))}, ValueError, r"images is empty"),
+        ({"images": []}, ValueError, r"images is empty"),
+        ({"ncols": 0}, ValueError, r"ncols must be a positive int"),
+        ({"ncols": 2.0}, ValueError, r"ncols must be a positive int"),
+        ({"ncols": True}, ValueError, r"ncols must be a positive int"),
+        ({"titles": ["a", "b"]}, ValueError, r"titles has 2 entries for 3 images"),
+        ({"normalize": "x"}, ValueError, r"normalize must be 'each' or 'all'"),
+        ({"axes": np.array([None])}, ValueError, r"axes has 1 Axes for 3 images"),
+    ],
+    ids=["2d-stack", "rgb-stack", "empty-array", "empty-list", "ncols-0", "ncols-float",
+         "ncols-bool", "titles-count", "normalize-x", "too-few-axes"],
+)
+def test_show_images_rejects_bad_input(kwargs, error, match):
+    args = {"images": np.zeros((3, 4, 4)), **kwargs}
+    with pytest.raises(error, match=match):
+        plotting.show_images(**args)

@@ -1,0 +1,225 @@
+"""Tests for cnnlab.viewers: typed kernels and what chapter 1's explorer draws."""
+
+import ipywidgets
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from cnnlab import reference, viewers
+from cnnlab.viewers import CUSTOM, convolution_explorer, parse_kernel
+
+KERNEL_NAMES = ["edge", "sobel x", "sobel y", "blur", "gaussian blur", "sharpen", "identity"]
+
+
+@pytest.fixture
+def digits(rng):
+    images = rng.random((6, 28, 28, 1), dtype=np.float32)
+    labels = rng.integers(0, 10, 6)
+    return images, labels
+
+
+@pytest.fixture
+def explorer(digits):
+    return convolution_explorer(*digits, static_digits=(0, 1))
+
+
+def _panel(fig, k):
+    return np.asarray(fig.axes[k].images[0].get_array())
+
+
+# -- parse_kernel -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0 1 0; 1 -4 1; 0 1 0", "0 1 0\n1 -4 1\n0 1 0", "0,1,0; 1,-4,1; 0,1,0",
+     "  0, 1 0 ;\n\n 1 -4,1;0 1 0;  \n", "0 1e0 0; 1.0 -4 +1; -0 1 0"],
+    ids=["semicolons", "newlines", "commas", "mixed", "float-forms"],
+)
+def test_parse_kernel_reads_the_edge_kernel(text):
+    kernel = parse_kernel(text)
+    assert kernel.dtype == np.float32
+    np.testing.assert_array_equal(kernel, reference.classic_kernels()["edge"])
+
+
+def test_parse_kernel_keeps_row_order():
+    np.testing.assert_array_equal(parse_kernel("1 2 3; 4 5 6; 7 8 9"),
+                                  np.arange(1, 10, dtype=np.float32).reshape(3, 3))
+    np.testing.assert_allclose(parse_kernel("0.5 -0.25 0; 0 0 0; 0 0 1e-3")[[0, 0, 2], [0, 1, 2]],
+                               [0.5, -0.25, 1e-3], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("text", "error", "match"),
+    [
+        ([[0, 1, 0], [1, -4, 1], [0, 1, 0]], TypeError, r"kernel text must be a string, got list"),
+        (None, TypeError, r"kernel text must be a string"),
+        (b"0 1 0; 1 -4 1; 0 1 0", TypeError, r"kernel text must be a string"),
+        ("0 1 0; 1 -4 1", ValueError, r"a kernel needs 3 rows of 3 numbers"),
+        ("", ValueError, r"a kernel needs 3 rows of 3 numbers"),
+        ("0 1; 1 -4 1; 0 1 0", ValueError, r"a kernel needs 3 rows of 3 numbers"),
+        ("0 1 0 0; 1 -4 1; 0 1 0", ValueError, r"a kernel needs 3 rows of 3 numbers"),
+        ("0 1 0; 1 -4 1; 0 1 0; 0 0 0", ValueError, r"a kernel needs 3 rows of 3 numbers"),
+        ("0 a 0; 1 -4 1; 0 1 0", ValueError, r"kernel entries must be numbers"),
+        ("0 1 0; 1 nan 1; 0 1 0", ValueError, r"kernel entries must be finite"),
+        ("nan nan nan; nan nan nan; nan nan nan", ValueError, r"kernel entries must be finite"),
+        ("0 1 0; 1 inf 1; 0 1 0", ValueError, r"kernel entries must be finite"),
+        pytest.param("0 1 0; 1 1e39 1; 0 1 0", ValueError, r"kernel entries must be finite",
+                     marks=pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")),
+    ],
+    ids=["list", "none", "bytes", "two-rows", "empty", "short-row", "long-row", "four-rows",
+         "letter", "nan", "all-nan", "inf", "float32-overflow"],
+)
+def test_parse_kernel_rejects_bad_input(text, error, match):
+    with pytest.raises(error, match=match):
+        parse_kernel(text)
+
+
+# -- convolution_explorer -----------------------------------------------------------------
+
+
+def test_explorer_controls(explorer):
+    assert [c.name for c in explorer.controls] == ["digit", "kernel", "stride", "padding"]
+    digit, kernel, stride, padding = explorer.controls
+    assert digit.values == (0, 1) and digit.live == tuple(range(6))
+    assert kernel.values == tuple(KERNEL_NAMES) and kernel.live == (*KERNEL_NAMES, CUSTOM)
+    assert stride.values == (1, 2) and stride.live == (1, 2, 3)
+    assert padding.values == ("valid", "same")
+    assert set(explorer.live_extra) == {"typed"}
+    assert explorer.static_extra == {"typed": ""}
+
+
+@pytest.mark.parametrize(
+    ("digit", "kernel", "stride", "padding", "side"),
+    [
+        (0, "edge", 1, "valid", 26),
+        (1, "sobel x", 1, "same", 28),
+        (0, "sobel y", 2, "valid", 13),
+        (1, "blur", 2, "same", 14),
+        (4, "gaussian blur", 3, "valid", 9),
+        (5, "sharpen", 3, "same", 10),
+        (1, "identity", 1, "valid", 26),
+    ],
+)
+def test_render_output_panel_is_the_convolution(digits, explorer, digit, kernel, stride,
+                                                 padding, side):
+    images, labels = digits
+    fig = explorer.render(digit=digit, kernel=kernel, stride=stride, padding=padding, typed="")
+    assert isinstance(fig, Figure)
+    h = reference.classic_kernels()[kernel]
+    expected = reference.conv2d(images[digit:digit + 1], h[:, :, None, None], stride=stride,
+                                padding=padding)[0, ..., 0]
+    output = _panel(fig, 2)
+    assert output.shape == (side, side)
+    np.testing.assert_array_equal(output, expected)
+    m = np.abs(expected).max()
+    assert fig.axes[2].images[0].get_clim() == pytest.approx((-m, m))
+    title = fig.axes[2].get_title()
+    assert f"{side}x{side}" in title and f"stride {stride}" in title and padding in title
+    np.testing.assert_array_equal(_panel(fig, 1), h)
+    assert len(fig.axes[1].texts) == 9
+    assert kernel in fig.axes[1].get_title()
+    plt.close(fig)
+
+
+def test_render_input_panel_valid_shows_the_digit(digits, explorer):
+    images, labels = digits
+    fig = explorer.render(digit=1, kernel="edge", stride=1, padding="valid", typed="")
+    np.testing.assert_array_equal(_panel(fig, 0), images[1, ..., 0])
+    title = fig.axes[0].get_title()
+    assert "28x28" in title and f"label {labels[1]}" in title
+    assert not [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
+    plt.close(fig)
+
+
+@pytest.mark.parametrize(("stride", "before", "after"), [(1, 1, 1), (2, 0, 1), (3, 1, 1)])
+def test_render_input_panel_same_shows_the_padding(digits, explorer, stride, before, after):
+    # TensorFlow's split for 28 pixels and a 3x3 kernel: 2 zeros (1, 1) at stride 1,
+    # 1 zero (0, 1) at stride 2, 2 zeros (1, 1) at stride 3.
+    images, labels = digits
+    fig = explorer.render(digit=0, kernel="blur", stride=stride, padding="same", typed="")
+    expected = np.pad(images[0, ..., 0], ((before, after), (before, after)))
+    np.testing.assert_array_equal(_panel(fig, 0), expected)
+    side = 28 + before + after
+    title = fig.axes[0].get_title()
+    assert f"padded to {side}x{side}" in title and f"label {labels[0]}" in title
+    frames = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
+    assert len(frames) == 1
+    assert frames[0].get_xy() == (before - 0.5, before - 0.5)
+    assert (frames[0].get_width(), frames[0].get_height()) == (28, 28)
+    plt.close(fig)
+
+
+def test_render_custom_kernel_uses_the_typed_text(digits, explorer):
+    images, _ = digits
+    typed = "1 2 3; 4 5 6; 7 8 9"
+    kernel = np.arange(1, 10, dtype=np.float32).reshape(3, 3)
+    fig = explorer.render(digit=3, kernel=CUSTOM, stride=2, padding="same", typed=typed)
+    np.testing.assert_array_equal(_panel(fig, 1), kernel)
+    title = fig.axes[1].get_title()
+    assert "custom" in title and "type below" not in title
+    expected = reference.conv2d(images[3:4], kernel[:, :, None, None], stride=2,
+                                padding="same")[0, ..., 0]
+    np.testing.assert_array_equal(_panel(fig, 2), expected)
+    plt.close(fig)
+
+
+def test_render_ignores_typed_text_for_named_kernels(digits, explorer):
+    fig = explorer.render(digit=0, kernel="edge", stride=1, padding="valid", typed="junk")
+    np.testing.assert_array_equal(_panel(fig, 1), reference.classic_kernels()["edge"])
+    plt.close(fig)
+
+
+def test_render_custom_kernel_with_bad_text_raises(explorer):
+    with pytest.raises(ValueError, match=r"3 rows of 3 numbers"):
+        explorer.render(digit=0, kernel=CUSTOM, stride=1, padding="valid", typed="1 2 3")
+
+
+def test_render_of_a_blank_digit_has_unit_colour_limits(rng):
+    images = np.zeros((2, 8, 8, 1), dtype=np.float32)
+    explorer = convolution_explorer(images, np.array([3, 4]), static_digits=(0,))
+    fig = explorer.render(digit=1, kernel="edge", stride=1, padding="same", typed="")
+    np.testing.assert_array_equal(_panel(fig, 2), np.zeros((8, 8)))
+    assert fig.axes[2].images[0].get_clim() == (-1.0, 1.0)
+    assert "padded to 10x10" in fig.axes[0].get_title()
+    plt.close(fig)
+
+
+def test_live_widget_offers_custom_kernel_and_reports_bad_text(explorer):
+    box = explorer.widget()
+    digit, kernel, stride, padding = box.children[1].children
+    assert (digit.min, digit.max) == (0, 5)
+    assert CUSTOM in kernel.options
+    assert (stride.min, stride.max) == (1, 3)
+    typed = explorer.live_extra["typed"]
+    assert isinstance(typed, ipywidgets.Text)
+    image = [c for c in box.children if isinstance(c, ipywidgets.Image)][0]
+    message = [c for c in box.children if type(c) is ipywidgets.HTML][-1]
+    kernel.value = CUSTOM
+    assert message.value == ""
+    good = bytes(image.value)
+    typed.value = "1 2; 3 4"
+    assert "3 rows of 3 numbers" in message.value
+    assert bytes(image.value) == good
+
+
+@pytest.mark.parametrize(
+    ("images", "labels", "static", "match"),
+    [
+        (np.zeros((6, 28, 28)), np.zeros(6), (0,), r"images must be an array of shape"),
+        (np.zeros((6, 28, 28, 3)), np.zeros(6), (0,), r"images must be an array of shape"),
+        (np.zeros((6, 28, 28, 1)).tolist(), np.zeros(6), (0,),
+         r"images must be an array of shape \(N, H, W, 1\), got list"),
+        (np.zeros((6, 28, 28, 1)), np.zeros(5), (0,), r"labels must have shape \(6,\)"),
+        (np.zeros((6, 28, 28, 1)), np.zeros((6, 1)), (0,), r"labels must have shape \(6,\)"),
+        (np.zeros((6, 28, 28, 1)), np.zeros(6), (0, 6), r"static_digits \[6\] out of range"),
+        (np.zeros((6, 28, 28, 1)), np.zeros(6), (-1, 2), r"static_digits \[-1\] out of range"),
+    ],
+    ids=["images-3d", "images-rgb", "images-list", "labels-short", "labels-2d",
+         "static-too-large", "static-negative"],
+)
+def test_convolution_explorer_rejects_bad_input(images, labels, static, match):
+    with pytest.raises(ValueError, match=match):
+        viewers.convolution_explorer(images, labels, static_digits=static)
