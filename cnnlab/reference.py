@@ -22,20 +22,14 @@ from typing import Literal
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from cnnlab.checks import check_images, check_int
+
 Padding = Literal["valid", "same"]
 
 # Upper bound on the temporary patch matrix of one chunk in conv2d, in bytes.
 # The output has to be stored anyway; chunking keeps the extra memory a small
 # fraction of it however many images arrive at once.
 _CHUNK_BYTES = 64 * 2**20
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}.")
-    return int(value)
 
 
 def _check_padding(padding: object) -> str:
@@ -78,9 +72,9 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1,
         If a value is out of range, or the filter is larger than the image with
         ``padding='valid'``.
     """
-    size = _check_int("size", size, 1)
-    kernel_size = _check_int("kernel_size", kernel_size, 1)
-    stride = _check_int("stride", stride, 1)
+    size = check_int("size", size, 1)
+    kernel_size = check_int("kernel_size", kernel_size, 1)
+    stride = check_int("stride", stride, 1)
     padding = _check_padding(padding)
     if padding == "same":
         return math.ceil(size / stride)
@@ -112,22 +106,8 @@ def same_padding(size: int, kernel_size: int, stride: int = 1) -> tuple[int, int
     return total // 2, total - total // 2
 
 
-def _check_images(images: object) -> np.ndarray:
-    if not isinstance(images, np.ndarray):
-        raise TypeError(f"images must be a numpy array, got {type(images).__name__}.")
-    if images.ndim != 4:
-        raise ValueError(
-            f"images must have shape (N, H, W, C) (4 axes), got shape {images.shape}."
-        )
-    if not np.issubdtype(images.dtype, np.floating):
-        raise TypeError(f"images must be a float array, got dtype {images.dtype}.")
-    if not np.all(np.isfinite(images)):
-        raise ValueError("images contain NaN or infinite values.")
-    return images
-
-
 def _check_conv_args(images, kernels, bias, stride, padding):
-    images = _check_images(images)
+    images = check_images(images)
     if not isinstance(kernels, np.ndarray):
         raise TypeError(f"kernels must be a numpy array, got {type(kernels).__name__}.")
     if kernels.ndim != 4:
@@ -151,7 +131,7 @@ def _check_conv_args(images, kernels, bias, stride, padding):
                 f"bias must have shape ({n_filters},), one value per filter, "
                 f"got shape {bias.shape}."
             )
-    stride = _check_int("stride", stride, 1)
+    stride = check_int("stride", stride, 1)
     padding = _check_padding(padding)
     h, w = images.shape[1:3]
     kh, kw = kernels.shape[:2]
@@ -164,34 +144,38 @@ def _check_conv_args(images, kernels, bias, stride, padding):
 
 
 def pad_images(images: np.ndarray, kernel_size: tuple[int, int], stride: int,
-               padding: Padding) -> np.ndarray:
-    """Pad images with zeros as a convolution with ``padding`` would.
+               padding: Padding, value: float = 0.0) -> np.ndarray:
+    """Pad images as a convolution or pooling with ``padding`` would.
 
     Parameters
     ----------
     images : ndarray, shape (N, H, W, C)
     kernel_size : (kh, kw)
-    stride : int
+    stride : int or (sy, sx)
     padding : {'valid', 'same'}
+    value : float, default 0.0
+        What the border is filled with (zeros for a convolution, ``-inf`` for
+        max pooling, so that the border never wins).
 
     Returns
     -------
     ndarray, shape (N, H', W', C)
-        ``images`` itself for 'valid', a zero-padded copy for 'same'.
+        ``images`` itself for 'valid', a padded copy for 'same'.
 
     Raises
     ------
     TypeError, ValueError
         For bad images, stride or padding.
     """
-    images = _check_images(images)
+    images = check_images(images)
     padding = _check_padding(padding)
-    stride = _check_int("stride", stride, 1)
+    sy, sx = _pair("stride", stride)
     if padding == "valid":
         return images
-    top, bottom = same_padding(images.shape[1], kernel_size[0], stride)
-    left, right = same_padding(images.shape[2], kernel_size[1], stride)
-    return np.pad(images, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    top, bottom = same_padding(images.shape[1], kernel_size[0], sy)
+    left, right = same_padding(images.shape[2], kernel_size[1], sx)
+    return np.pad(images, ((0, 0), (top, bottom), (left, right), (0, 0)),
+                  constant_values=value)
 
 
 def conv2d_loop(images: np.ndarray, kernels: np.ndarray, bias: np.ndarray | None = None,
@@ -272,23 +256,40 @@ def im2col(images: np.ndarray, kernel_size: tuple[int, int], stride: int = 1,
     TypeError, ValueError
         For bad images, kernel size, stride or padding.
     """
-    images = _check_images(images)
+    images = check_images(images)
     if not isinstance(kernel_size, (tuple, list)) or len(kernel_size) != 2:
         raise TypeError(f"kernel_size must be a pair (kh, kw), got {kernel_size!r}.")
-    kh = _check_int("kernel_size[0]", kernel_size[0], 1)
-    kw = _check_int("kernel_size[1]", kernel_size[1], 1)
-    stride = _check_int("stride", stride, 1)
+    kh = check_int("kernel_size[0]", kernel_size[0], 1)
+    kw = check_int("kernel_size[1]", kernel_size[1], 1)
+    stride = check_int("stride", stride, 1)
     padding = _check_padding(padding)
-    out_h = conv_output_size(images.shape[1], kh, stride, padding)
-    out_w = conv_output_size(images.shape[2], kw, stride, padding)
-    z = pad_images(images, (kh, kw), stride, padding)
+    conv_output_size(images.shape[1], kh, stride, padding)  # checks that the window fits
+    conv_output_size(images.shape[2], kw, stride, padding)
+    return _windows(pad_images(images, (kh, kw), stride, padding), kh, kw, stride)
+
+
+def _pair(name: str, value: object) -> tuple[int, int]:
+    """An int or a pair of ints, each at least 1, as a pair."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise TypeError(f"{name} must be an int or a pair, got {value!r}.")
+        return check_int(f"{name}[0]", value[0], 1), check_int(f"{name}[1]", value[1], 1)
+    value = check_int(name, value, 1)
+    return value, value
+
+
+def _windows(z: np.ndarray, kh: int, kw: int, stride: int | tuple[int, int]) -> np.ndarray:
+    """Every kh x kw window of the (already padded) images z, as a strided view."""
+    sy, sx = _pair("stride", stride)
+    out_h = (z.shape[1] - kh) // sy + 1
+    out_w = (z.shape[2] - kw) // sx + 1
     sn, sh, sw, sc = z.strides
     # Moving one output pixel moves the window by `stride` input pixels; moving
     # inside the window moves one input pixel. No index arrays are built.
     return as_strided(
         z,
         shape=(z.shape[0], out_h, out_w, kh, kw, z.shape[3]),
-        strides=(sn, sh * stride, sw * stride, sh, sw, sc),
+        strides=(sn, sh * sy, sw * sx, sh, sw, sc),
         writeable=False,
     )
 
@@ -362,3 +363,69 @@ def classic_kernels() -> dict[str, np.ndarray]:
         "sobel x": sobel_x,
         "sobel y": sobel_x.T.copy(),
     }
+
+
+def _pool(images, pool_size, stride, padding, kind):
+    images = check_images(images)
+    ph, pw = _pair("pool_size", pool_size)
+    stride = (ph, pw) if stride is None else _pair("stride", stride)
+    padding = _check_padding(padding)
+    conv_output_size(images.shape[1], ph, stride[0], padding)  # checks that the window fits
+    conv_output_size(images.shape[2], pw, stride[1], padding)
+    if kind == "max":
+        # -inf borders never win, as in Keras.
+        z = pad_images(images, (ph, pw), stride, padding, value=-np.inf)
+        return _windows(z, ph, pw, stride).max(axis=(3, 4))
+    # Average over the pixels inside the image only: Keras does not count the border.
+    total = _windows(pad_images(images, (ph, pw), stride, padding), ph, pw, stride).sum(
+        axis=(3, 4))
+    ones = np.ones((1, *images.shape[1:3], 1), dtype=images.dtype)
+    count = _windows(pad_images(ones, (ph, pw), stride, padding), ph, pw, stride).sum(
+        axis=(3, 4))
+    return total / count
+
+
+def max_pool2d(images: np.ndarray, pool_size: int | tuple[int, int] = 2,
+               stride: int | tuple[int, int] | None = None,
+               padding: Padding = "valid") -> np.ndarray:
+    """Max pooling: the largest value in each window, channel by channel.
+
+    Chapter 2, equation (2.1): ``u[n, i, j, k] = max over (p, q) in P_ij of
+    z[n, p, q, k]``, where ``P_ij`` is the window at output position (i, j).
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W, C), float
+    pool_size : int or (ph, pw), default 2
+    stride : int or (sy, sx), optional
+        Step between windows; the window's size if omitted (Keras' default).
+    padding : {'valid', 'same'}, default 'valid'
+        With 'same', windows may hang over the border; the border is ignored.
+
+    Returns
+    -------
+    ndarray, shape (N, H_out, W_out, C)
+        ``H_out = conv_output_size(H, ph, stride, padding)``, likewise ``W_out``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad images, pool size, stride or padding, or a window larger than
+        the image with 'valid' padding.
+    """
+    return _pool(images, pool_size, stride, padding, "max")
+
+
+def avg_pool2d(images: np.ndarray, pool_size: int | tuple[int, int] = 2,
+               stride: int | tuple[int, int] | None = None,
+               padding: Padding = "valid") -> np.ndarray:
+    """Average pooling: the mean of each window, channel by channel.
+
+    Chapter 2, equation (2.2): ``u[n, i, j, k] = mean over (p, q) in P_ij of
+    z[n, p, q, k]``. With 'same' padding a window that hangs over the border
+    averages only the pixels inside the image, as Keras does.
+
+    Parameters, Returns, Raises
+        As :func:`max_pool2d`.
+    """
+    return _pool(images, pool_size, stride, padding, "avg")

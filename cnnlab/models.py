@@ -1,0 +1,69 @@
+"""The book's architectures, named after the source that describes them.
+
+Layers carry fixed names (``conv1``, ``pool``, ``dense1`` ...) so that chapters,
+explainers and stored weights can refer to them the same way everywhere.
+"""
+
+from __future__ import annotations
+
+INPUT_SHAPE = (28, 28, 1)
+NUM_CLASSES = 10
+
+
+def keras_example_cnn():
+    """The Keras MNIST example CNN, as the source blog post builds it.
+
+    Conv2D 32 3x3 relu (26x26x32), Conv2D 64 3x3 relu (24x24x64), MaxPooling 2x2
+    (12x12x64), Dropout 0.25, Flatten (9216), Dense 128 relu, Dropout 0.5,
+    Dense 10 softmax: 1,199,882 parameters. Train with Adadelta(learning_rate=1.0),
+    batch 128 (see :mod:`cnnlab.zoo`).
+
+    Returns
+    -------
+    keras.Sequential
+        Uncompiled, input (None, 28, 28, 1), output softmax probabilities (None, 10).
+    """
+    import keras
+    from keras import layers
+
+    return keras.Sequential([
+        keras.Input(shape=INPUT_SHAPE, name="image"),
+        layers.Conv2D(32, (3, 3), activation="relu", name="conv1"),
+        layers.Conv2D(64, (3, 3), activation="relu", name="conv2"),
+        layers.MaxPooling2D((2, 2), name="pool"),
+        layers.Dropout(0.25, name="dropout1"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(128, activation="relu", name="dense1"),
+        layers.Dropout(0.5, name="dropout2"),
+        layers.Dense(NUM_CLASSES, activation="softmax", name="predictions"),
+    ], name="keras_example_cnn")
+
+
+def gap_cnn():
+    """The global-average-pooling CNN of the "CNN-GAP for MNIST" note.
+
+    Conv 8, conv 8 (3x3, 'same', relu), max-pool 2x2, conv 64 three times (3x3,
+    'same', relu), global average pooling, dense 10 softmax: no dense hidden
+    layer, so class activation maps can be read off the last convolution
+    (Lin et al. 2013; Zhou et al. 2016). 79,842 parameters. Train with
+    Adam(1e-3).
+
+    Returns
+    -------
+    keras.Sequential
+        Uncompiled, input (None, 28, 28, 1), output softmax probabilities (None, 10).
+    """
+    import keras
+    from keras import layers
+
+    return keras.Sequential([
+        keras.Input(shape=INPUT_SHAPE, name="image"),
+        layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1"),
+        layers.Conv2D(8, 3, padding="same", activation="relu", name="conv2"),
+        layers.MaxPooling2D(2, name="pool"),
+        layers.Conv2D(64, 3, padding="same", activation="relu", name="conv3"),
+        layers.Conv2D(64, 3, padding="same", activation="relu", name="conv4"),
+        layers.Conv2D(64, 3, padding="same", activation="relu", name="conv5"),
+        layers.GlobalAveragePooling2D(name="gap"),
+        layers.Dense(NUM_CLASSES, activation="softmax", name="predictions"),
+    ], name="gap_cnn")
