@@ -136,3 +136,121 @@ def show_images(images: np.ndarray | Sequence[np.ndarray], ncols: int = 8,
         else:
             ax.axis("off")
     return axes
+
+
+def plot_history(history: dict, keys: Sequence[str] = ("loss", "val_loss"),
+                 ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Learning curves: one line per history key against the epoch (1, 2, ...).
+
+    Parameters
+    ----------
+    history : dict of str to sequence of float
+        As Keras' ``History.history`` or :class:`cnnlab.training.TrainingRun.history`.
+    keys : sequence of str, default ('loss', 'val_loss')
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    KeyError
+        If a key is not in ``history`` (the message lists the keys there are).
+    """
+    missing = [k for k in keys if k not in history]
+    if missing:
+        raise KeyError(f"history has no {missing}; it has {sorted(history)}.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.2))
+    for key in keys:
+        values = list(history[key])
+        ax.plot(range(1, len(values) + 1), values, marker=".", label=key)
+    ax.set_xlabel("epoch")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    if title is not None:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def plot_confusion(matrix: np.ndarray, ax: Axes | None = None,
+                   title: str | None = None) -> Axes:
+    """A confusion matrix with its counts; the diagonal is left out of the colours.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (K, K), int
+        Row: true class; column: predicted class.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        If ``matrix`` is not square.
+    """
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"matrix must be square (K, K), got shape {matrix.shape}.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.2, 4.6))
+    errors = matrix.astype(float)
+    np.fill_diagonal(errors, np.nan)  # the correct answers would swamp the errors' colours
+    ax.imshow(errors, cmap="Reds")
+    for (i, j), count in np.ndenumerate(matrix):
+        ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
+                color="black" if i != j else "tab:blue")
+    k = matrix.shape[0]
+    ax.set_xticks(range(k))
+    ax.set_yticks(range(k))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title is not None:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def show_probabilities(probabilities: np.ndarray, label: int | None = None,
+                       ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Bar chart of one image's predicted class probabilities.
+
+    Parameters
+    ----------
+    probabilities : array_like, shape (K,)
+    label : int, optional
+        The true class, drawn in green (the prediction, if wrong, in red).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        If ``probabilities`` is not one-dimensional.
+    """
+    probabilities = np.asarray(probabilities, dtype=float)
+    if probabilities.ndim != 1:
+        raise ValueError(f"probabilities must be 1-D (K,), got shape {probabilities.shape}.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 2.6))
+    predicted = int(probabilities.argmax())
+    colors = ["lightgray"] * len(probabilities)
+    if label is not None:
+        colors[predicted] = "tab:green" if predicted == label else "tab:red"
+        if predicted != label:
+            colors[label] = "tab:green"
+    else:
+        colors[predicted] = "tab:blue"
+    ax.bar(range(len(probabilities)), probabilities, color=colors)
+    ax.set_xticks(range(len(probabilities)))
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("class")
+    ax.set_ylabel("probability")
+    if title is not None:
+        ax.set_title(title, fontsize=10)
+    return ax

@@ -135,3 +135,215 @@ def convolution_explorer(images: np.ndarray, labels: np.ndarray,
         live_extra={"typed": typed},
         static_extra={"typed": ""},
     )
+
+
+def _check_digits(images, labels, static_digits):
+    if not isinstance(images, np.ndarray) or images.ndim != 4 or images.shape[-1] != 1:
+        raise ValueError(
+            f"images must be an array of shape (N, H, W, 1), got "
+            f"{getattr(images, 'shape', type(images).__name__)}."
+        )
+    labels = np.asarray(labels)
+    if labels.shape != (images.shape[0],):
+        raise ValueError(f"labels must have shape ({images.shape[0]},), got {labels.shape}.")
+    bad = [i for i in static_digits if not 0 <= i < images.shape[0]]
+    if bad:
+        raise ValueError(f"static_digits {bad} out of range for {images.shape[0]} images.")
+    return labels
+
+
+def pooling_explorer(images: np.ndarray, labels: np.ndarray,
+                     static_digits: Sequence[int] = (0, 1, 2, 3)) -> Explorer:
+    """Chapter 2's explorer: a digit, a window and a stride; max and average pooled.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W, 1), float32 in [0, 1]
+    labels : ndarray, shape (N,), int
+    static_digits : sequence of int
+        Indices offered on the static site; live, every index can be chosen.
+
+    Returns
+    -------
+    Explorer
+        Three panels: the digit, its max-pooled and its average-pooled map, with shapes.
+
+    Raises
+    ------
+    ValueError
+        As :func:`convolution_explorer`.
+    """
+    labels = _check_digits(images, labels, static_digits)
+
+    def render(digit, window, stride):
+        x = images[digit:digit + 1]
+        fig, axes = plt.subplots(1, 3, figsize=(8, 2.9))
+        show_image(x[0], ax=axes[0], vmin=0, vmax=1,
+                   title=f"input {x.shape[1]}x{x.shape[2]} (label {labels[digit]})")
+        for ax, name, pool in ((axes[1], "max", reference.max_pool2d),
+                               (axes[2], "average", reference.avg_pool2d)):
+            out = pool(x, window, stride)[0]
+            show_image(out, ax=ax, vmin=0, vmax=1,
+                       title=f"{name} {window}x{window}, stride {stride}: "
+                             f"{out.shape[0]}x{out.shape[1]}")
+        fig.tight_layout()
+        return fig
+
+    return Explorer(
+        render,
+        [Control("digit", list(static_digits), label="test digit",
+                 live=range(images.shape[0])),
+         Control("window", [2, 3], live=[2, 3, 4, 5]),
+         Control("stride", [1, 2, 3], live=[1, 2, 3, 4])],
+        title="Pool a digit",
+    )
+
+
+def shift_explorer(model, images: np.ndarray, labels: np.ndarray, layer: str = "conv2",
+                   static_digits: Sequence[int] = (0, 1, 2, 3)) -> Explorer:
+    """Chapter 2's shift experiment for one digit: a conv layer's map before and
+    after shifting the digit, without and with pooling after the layer.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A trained model with a convolution layer named ``layer``.
+    images, labels, static_digits
+        As :func:`pooling_explorer`.
+    layer : str, default 'conv2'
+
+    Returns
+    -------
+    Explorer
+        Controls: digit, shift (0-3 pixels right), pooling ('max 2x2', 'average 2x2').
+        Rows: the layer's most active channel, then the pooled map; columns: the
+        original digit, the shifted digit, their difference, with the relative change.
+    """
+    from cnnlab.features import feature_maps, relative_change, shift_images
+
+    labels = _check_digits(images, labels, static_digits)
+    pools = {"max 2x2": reference.max_pool2d, "average 2x2": reference.avg_pool2d}
+
+    def render(digit, shift, pooling):
+        x = images[digit:digit + 1]
+        moved = shift_images(x, dx=shift)
+        maps = feature_maps(model, [layer], np.concatenate([x, moved]))[layer]
+        channel = int(maps[0].mean(axis=(0, 1)).argmax())
+        rows = [maps[..., channel:channel + 1], pools[pooling](maps)[..., channel:channel + 1]]
+        names = [f"{layer}, channel {channel}", f"after {pooling} pooling"]
+        fig, axes = plt.subplots(2, 4, figsize=(8.4, 4.4))
+        show_image(x[0], ax=axes[0, 0], vmin=0, vmax=1, title=f"digit (label {labels[digit]})")
+        show_image(moved[0], ax=axes[1, 0], vmin=0, vmax=1, title=f"shifted {shift} px right")
+        for r, (row, name) in enumerate(zip(rows, names, strict=True)):
+            top = float(row.max()) or 1.0
+            change = relative_change(row[:1], row[1:])[0]
+            show_image(row[0], ax=axes[r, 1], vmin=0, vmax=top, title=name)
+            show_image(row[1], ax=axes[r, 2], vmin=0, vmax=top, title="... of the shifted digit")
+            show_image(row[1] - row[0], ax=axes[r, 3], cmap="RdBu_r", vmin=-top, vmax=top,
+                       title=f"difference: {change:.2f}")
+        fig.tight_layout()
+        return fig
+
+    return Explorer(
+        render,
+        [Control("digit", list(static_digits), label="test digit",
+                 live=range(images.shape[0])),
+         Control("shift", [0, 1, 2, 3], label="shift (px)", live=list(range(8))),
+         Control("pooling", list(pools))],
+        title="Shift a digit: does the feature map notice?",
+    )
+
+
+def probability_explorer(model, images: np.ndarray, labels: np.ndarray,
+                         static_digits: Sequence[int] = (0, 1, 2, 3)) -> Explorer:
+    """Chapter 3's explorer: a test digit and the trained network's probabilities.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Outputs softmax probabilities (N, 10).
+    images, labels, static_digits
+        As :func:`pooling_explorer`.
+
+    Returns
+    -------
+    Explorer
+        The digit beside a bar chart of its ten probabilities (true class green,
+        a wrong prediction red).
+    """
+    from cnnlab.plotting import show_probabilities
+
+    labels = _check_digits(images, labels, static_digits)
+
+    def render(digit):
+        p = model.predict(images[digit:digit + 1], verbose=0)[0]
+        fig, axes = plt.subplots(1, 2, figsize=(7, 2.8), gridspec_kw={"width_ratios": [1, 2]})
+        show_image(images[digit], ax=axes[0], vmin=0, vmax=1,
+                   title=f"test digit {digit} (label {labels[digit]})")
+        show_probabilities(p, label=int(labels[digit]), ax=axes[1],
+                           title=f"predicted {p.argmax()} with probability {p.max():.3f}")
+        fig.tight_layout()
+        return fig
+
+    return Explorer(
+        render,
+        [Control("digit", list(static_digits), label="test digit",
+                 live=range(images.shape[0]))],
+        title="What does the network say?",
+    )
+
+
+def epoch_explorer(probabilities: np.ndarray, images: np.ndarray,
+                   labels: np.ndarray) -> Explorer:
+    """Chapter 3's epoch slider: predictions on fixed digits after each epoch.
+
+    Parameters
+    ----------
+    probabilities : ndarray, shape (E, P, 10)
+        Probabilities of the P probe digits after each of E epochs (as
+        recorded by :func:`cnnlab.training.train`).
+    images : ndarray, shape (P, H, W, 1)
+        The probe digits.
+    labels : ndarray, shape (P,)
+
+    Returns
+    -------
+    Explorer
+        One slider (the epoch); a grid of the probe digits titled with the
+        predicted class and its probability, wrong ones in red.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match.
+    """
+    probabilities = np.asarray(probabilities)
+    if probabilities.ndim != 3 or probabilities.shape[1:] != (images.shape[0], 10):
+        raise ValueError(
+            f"probabilities must have shape (epochs, {images.shape[0]}, 10), "
+            f"got {probabilities.shape}."
+        )
+    labels = _check_digits(images, labels, ())
+    epochs = list(range(1, probabilities.shape[0] + 1))
+    ncols = 8
+    nrows = -(-images.shape[0] // ncols)
+
+    def render(epoch):
+        p = probabilities[epoch - 1]
+        fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols, 1.35 * nrows),
+                                 squeeze=False)
+        for k, ax in enumerate(axes.ravel()):
+            if k >= images.shape[0]:
+                ax.axis("off")
+                continue
+            guess = int(p[k].argmax())
+            show_image(images[k], ax=ax, vmin=0, vmax=1)
+            ax.set_title(f"{guess}: {p[k, guess]:.2f}", fontsize=9,
+                         color="black" if guess == labels[k] else "tab:red")
+        wrong = int((p.argmax(axis=1) != labels).sum())
+        fig.suptitle(f"after epoch {epoch}: {wrong} of {len(labels)} wrong", fontsize=10)
+        fig.tight_layout()
+        return fig
+
+    return Explorer(render, [Control("epoch", epochs)],
+                    title="Predictions on 16 test digits, epoch by epoch")

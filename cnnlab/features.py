@@ -1,0 +1,134 @@
+"""What the layers of a network compute: feature maps of any layers, shifted inputs.
+
+Feature maps come from one forward pass through a sub-model whose outputs are
+the requested layers (the model itself is never changed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from cnnlab.checks import check_images, check_int
+
+
+def _layer(model, layer):
+    """The layer object for a name or a layer of ``model``."""
+    import keras
+
+    if isinstance(layer, keras.layers.Layer):
+        if layer not in model.layers:
+            raise ValueError(f"layer {layer.name!r} is not a layer of model {model.name!r}.")
+        return layer
+    if not isinstance(layer, str):
+        raise TypeError(f"layer must be a name or a keras layer, got {type(layer).__name__}.")
+    names = [candidate.name for candidate in model.layers]
+    if layer not in names:
+        raise ValueError(f"unknown layer {layer!r}; model {model.name!r} has {names}.")
+    return model.get_layer(layer)
+
+
+def feature_maps(model, layers: Sequence, images: np.ndarray,
+                 batch_size: int = 500) -> dict[str, np.ndarray]:
+    """The outputs of several layers for a batch of images, in one forward pass.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A built model with defined inputs (e.g. from :mod:`cnnlab.models`).
+    layers : sequence of str or keras layers
+        The layers whose outputs are wanted.
+    images : ndarray, shape (N, H, W, C), float32 in [0, 1]
+    batch_size : int, default 500
+
+    Returns
+    -------
+    dict of str to ndarray
+        Layer name -> output, e.g. shape (N, 26, 26, 32) for a convolution.
+        Inference mode: dropout is off.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For an unknown layer, a layer of another model, no layers, or bad images.
+    """
+    import keras
+
+    if isinstance(layers, (str, keras.layers.Layer)) or not isinstance(layers, Sequence):
+        raise TypeError(f"layers must be a sequence of names or layers, got {layers!r}.")
+    if not layers:
+        raise ValueError("layers is empty: name at least one layer.")
+    picked = [_layer(model, layer) for layer in layers]
+    images = check_images(images, unit_range=True)
+    batch_size = check_int("batch_size", batch_size, 1)
+    probe = keras.Model(model.inputs, [layer.output for layer in picked])
+    outputs = probe.predict(images, batch_size=batch_size, verbose=0)
+    if len(picked) == 1:
+        outputs = [outputs]
+    return {layer.name: np.asarray(out) for layer, out in zip(picked, outputs, strict=True)}
+
+
+def shift_images(images: np.ndarray, dx: int = 0, dy: int = 0) -> np.ndarray:
+    """Translate images by whole pixels, filling the uncovered border with zeros.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W, C)
+    dx, dy : int
+        Pixels to the right (``dx > 0``) and down (``dy > 0``); negative values
+        go left and up. ``|dx| < W`` and ``|dy| < H``.
+
+    Returns
+    -------
+    ndarray, same shape and dtype
+        A new array: ``out[:, i + dy, j + dx] = images[:, i, j]`` where both exist.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad images or shifts that are not ints or not smaller than the image.
+    """
+    images = check_images(images)
+    for name, value, size in (("dx", dx, images.shape[2]), ("dy", dy, images.shape[1])):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}.")
+        if abs(value) >= size:
+            raise ValueError(f"|{name}| must be smaller than the image ({size}), got {value}.")
+    out = np.zeros_like(images)
+    h, w = images.shape[1:3]
+    out[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        images[:, max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    return out
+
+
+def relative_change(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """How much each map changed: ``||after - before|| / ||before||``, per image.
+
+    Parameters
+    ----------
+    before, after : ndarray, shape (N, ...)
+        The same maps (same shape) for N images before and after a change.
+
+    Returns
+    -------
+    ndarray, shape (N,)
+        0 where nothing changed; 1 means a change as large as the map itself.
+        Images whose ``before`` map is all zeros give NaN.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ or there is no batch axis.
+    """
+    before, after = np.asarray(before, dtype=np.float64), np.asarray(after, dtype=np.float64)
+    if before.shape != after.shape or before.ndim < 2:
+        raise ValueError(
+            f"before and after must have the same shape (N, ...), got {before.shape} and "
+            f"{after.shape}."
+        )
+    n = before.shape[0]
+    norm = np.linalg.norm(before.reshape(n, -1), axis=1)
+    diff = np.linalg.norm((after - before).reshape(n, -1), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norm > 0, diff / norm, np.nan)
