@@ -6,11 +6,17 @@ the requested layers (the model itself is never changed).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
 
 from cnnlab.checks import check_images, check_int
+
+
+# Sub-models by model and layer names: building one per call would make Keras
+# trace a new predict function each time (slow, and it warns about it).
+_PROBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _layer(model, layer):
@@ -62,8 +68,11 @@ def feature_maps(model, layers: Sequence, images: np.ndarray,
     picked = [_layer(model, layer) for layer in layers]
     images = check_images(images, unit_range=True)
     batch_size = check_int("batch_size", batch_size, 1)
-    probe = keras.Model(model.inputs, [layer.output for layer in picked])
-    outputs = probe.predict(images, batch_size=batch_size, verbose=0)
+    cache = _PROBES.setdefault(model, {})
+    key = tuple(layer.name for layer in picked)
+    if key not in cache:
+        cache[key] = keras.Model(model.inputs, [layer.output for layer in picked])
+    outputs = cache[key].predict(images, batch_size=batch_size, verbose=0)
     if len(picked) == 1:
         outputs = [outputs]
     return {layer.name: np.asarray(out) for layer, out in zip(picked, outputs, strict=True)}
