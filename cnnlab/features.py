@@ -13,7 +13,6 @@ import numpy as np
 
 from cnnlab.checks import check_images, check_int
 
-
 # Sub-models by model and layer names: building one per call would make Keras
 # trace a new predict function each time (slow, and it warns about it).
 _PROBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -216,7 +216,7 @@ def shift_explorer(model, images: np.ndarray, labels: np.ndarray, layer: str = "
     -------
     Explorer
         Controls: digit, shift (0-3 pixels right), pooling ('max 2x2', 'average 2x2').
-        Rows: the layer's most active channel, then the pooled map; columns: the
+        Rows: the layer's most contrasted channel, then the pooled map; columns: the
         original digit, the shifted digit, their difference, with the relative change.
     """
     from cnnlab.features import feature_maps, relative_change, shift_images
@@ -228,7 +228,7 @@ def shift_explorer(model, images: np.ndarray, labels: np.ndarray, layer: str = "
         x = images[digit:digit + 1]
         moved = shift_images(x, dx=shift)
         maps = feature_maps(model, [layer], np.concatenate([x, moved]))[layer]
-        channel = int(maps[0].mean(axis=(0, 1)).argmax())
+        channel = int(maps[0].std(axis=(0, 1)).argmax())  # the most contrasted map
         rows = [maps[..., channel:channel + 1], pools[pooling](maps)[..., channel:channel + 1]]
         names = [f"{layer}, channel {channel}", f"after {pooling} pooling"]
         fig, axes = plt.subplots(2, 4, figsize=(8.4, 4.4))
@@ -293,57 +293,57 @@ def probability_explorer(model, images: np.ndarray, labels: np.ndarray,
     )
 
 
-def epoch_explorer(probabilities: np.ndarray, images: np.ndarray,
+def epoch_explorer(predicted: np.ndarray, confidence: np.ndarray, images: np.ndarray,
                    labels: np.ndarray) -> Explorer:
     """Chapter 3's epoch slider: predictions on fixed digits after each epoch.
 
     Parameters
     ----------
-    probabilities : ndarray, shape (E, P, 10)
-        Probabilities of the P probe digits after each of E epochs (as
-        recorded by :func:`cnnlab.training.train`).
+    predicted : ndarray, shape (E, P), int
+        The class predicted for each of P digits after each of E epochs (as
+        :func:`cnnlab.zoo.record` stores it).
+    confidence : ndarray, shape (E, P), float
+        The probability of that class.
     images : ndarray, shape (P, H, W, 1)
-        The probe digits.
     labels : ndarray, shape (P,)
 
     Returns
     -------
     Explorer
-        One slider (the epoch); a grid of the probe digits titled with the
-        predicted class and its probability, wrong ones in red.
+        One slider (the epoch); a grid of the digits titled with the predicted
+        class and its probability, wrong ones in red.
 
     Raises
     ------
     ValueError
         If the shapes do not match.
     """
-    probabilities = np.asarray(probabilities)
-    if probabilities.ndim != 3 or probabilities.shape[1:] != (images.shape[0], 10):
+    predicted, confidence = np.asarray(predicted), np.asarray(confidence)
+    if predicted.ndim != 2 or predicted.shape != confidence.shape \
+            or predicted.shape[1] != len(images):
         raise ValueError(
-            f"probabilities must have shape (epochs, {images.shape[0]}, 10), "
-            f"got {probabilities.shape}."
+            f"predicted and confidence must both have shape (epochs, {len(images)}), got "
+            f"{predicted.shape} and {confidence.shape}."
         )
     labels = _check_digits(images, labels, ())
-    epochs = list(range(1, probabilities.shape[0] + 1))
     ncols = 8
     nrows = -(-images.shape[0] // ncols)
 
     def render(epoch):
-        p = probabilities[epoch - 1]
-        fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols, 1.35 * nrows),
+        guess, p = predicted[epoch - 1], confidence[epoch - 1]
+        fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols, 1.45 * nrows + 0.4),
                                  squeeze=False)
         for k, ax in enumerate(axes.ravel()):
             if k >= images.shape[0]:
                 ax.axis("off")
                 continue
-            guess = int(p[k].argmax())
             show_image(images[k], ax=ax, vmin=0, vmax=1)
-            ax.set_title(f"{guess}: {p[k, guess]:.2f}", fontsize=9,
-                         color="black" if guess == labels[k] else "tab:red")
-        wrong = int((p.argmax(axis=1) != labels).sum())
+            ax.set_title(f"{guess[k]}: {p[k]:.2f}", fontsize=9,
+                         color="black" if guess[k] == labels[k] else "tab:red")
+        wrong = int((guess != labels).sum())
         fig.suptitle(f"after epoch {epoch}: {wrong} of {len(labels)} wrong", fontsize=10)
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0, 1, 0.95))
         return fig
 
-    return Explorer(render, [Control("epoch", epochs)],
-                    title="Predictions on 16 test digits, epoch by epoch")
+    return Explorer(render, [Control("epoch", list(range(1, predicted.shape[0] + 1)))],
+                    title="Predictions on fixed test digits, epoch by epoch")
