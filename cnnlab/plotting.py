@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 
 def _as_2d(image: np.ndarray, name: str = "image") -> np.ndarray:
@@ -168,6 +169,7 @@ def plot_history(history: dict, keys: Sequence[str] = ("loss", "val_loss"),
         values = list(history[key])
         ax.plot(range(1, len(values) + 1), values, marker=".", label=key)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.legend()
     ax.grid(alpha=0.3)
     if title is not None:
