@@ -125,3 +125,66 @@ def test_show_images_rejects_bad_input(kwargs, error, match):
     args = {"images": np.zeros((3, 4, 4)), **kwargs}
     with pytest.raises(error, match=match):
         plotting.show_images(**args)
+
+
+# -- curves, confusion matrices, probabilities ---------------------------------------------
+
+
+def test_plot_history_draws_each_key_against_the_epoch():
+    from cnnlab.plotting import plot_history
+
+    history = {"loss": [0.9, 0.5, 0.3], "val_loss": [0.8, 0.6, 0.7]}
+    ax = plot_history(history)
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == ["loss", "val_loss"]
+    np.testing.assert_array_equal(lines[1].get_xdata(), [1, 2, 3])
+    np.testing.assert_array_equal(lines[1].get_ydata(), [0.8, 0.6, 0.7])
+
+
+def test_plot_history_names_the_missing_key():
+    from cnnlab.plotting import plot_history
+
+    with pytest.raises(KeyError, match=r"history has no \['val_loss'\]; it has \['loss'\]"):
+        plot_history({"loss": [1.0]})
+
+
+def test_plot_confusion_writes_every_count_and_hides_the_diagonal_colour():
+    from cnnlab.plotting import plot_confusion
+
+    matrix = np.array([[5, 1, 0], [2, 7, 0], [0, 3, 9]])
+    ax = plot_confusion(matrix)
+    texts = {(t.get_position()[1], t.get_position()[0]): t.get_text() for t in ax.texts}
+    assert texts == {(i, j): str(matrix[i, j]) for i in range(3) for j in range(3)}
+    shown = np.ma.filled(ax.images[0].get_array(), np.nan)
+    assert np.isnan(np.diag(shown)).all()
+    assert shown[1, 0] == 2 and shown[2, 1] == 3
+
+
+@pytest.mark.parametrize("matrix", [np.zeros((2, 3)), np.zeros(4), np.zeros((2, 2, 2))])
+def test_plot_confusion_rejects_non_square(matrix):
+    from cnnlab.plotting import plot_confusion
+
+    with pytest.raises(ValueError, match="matrix must be square"):
+        plot_confusion(matrix)
+
+
+def test_show_probabilities_colours_truth_and_mistake():
+    from matplotlib.colors import to_rgba
+
+    from cnnlab.plotting import show_probabilities
+
+    p = np.array([0.05, 0.7, 0.25])
+    ax = show_probabilities(p, label=2)
+    bars = ax.patches
+    np.testing.assert_allclose([b.get_height() for b in bars], p)
+    assert bars[1].get_facecolor() == to_rgba("tab:red")    # wrong prediction
+    assert bars[2].get_facecolor() == to_rgba("tab:green")  # the truth
+    ax = show_probabilities(p, label=1)
+    assert ax.patches[1].get_facecolor() == to_rgba("tab:green")
+
+
+def test_show_probabilities_rejects_2d():
+    from cnnlab.plotting import show_probabilities
+
+    with pytest.raises(ValueError, match="probabilities must be 1-D"):
+        show_probabilities(np.zeros((2, 10)))

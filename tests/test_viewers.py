@@ -223,3 +223,88 @@ def test_live_widget_offers_custom_kernel_and_reports_bad_text(explorer):
 def test_convolution_explorer_rejects_bad_input(images, labels, static, match):
     with pytest.raises(ValueError, match=match):
         viewers.convolution_explorer(images, labels, static_digits=static)
+
+
+# -- chapter 2 and 3 explorers -------------------------------------------------------------
+
+
+def test_pooling_explorer_panels_are_the_reference_pools(digits):
+    images, labels = digits
+    explorer = viewers.pooling_explorer(images, labels, static_digits=(0, 1))
+    assert [c.name for c in explorer.controls] == ["digit", "window", "stride"]
+    fig = explorer.render(digit=1, window=3, stride=2)
+    np.testing.assert_allclose(_panel(fig, 1), reference.max_pool2d(images[1:2], 3, 2)[0, ..., 0])
+    np.testing.assert_allclose(_panel(fig, 2), reference.avg_pool2d(images[1:2], 3, 2)[0, ..., 0])
+    assert "13x13" in fig.axes[1].get_title()
+    plt.close(fig)
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(4, 3, activation="relu", name="conv1"),
+        keras.layers.Conv2D(4, 3, activation="relu", name="conv2"),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(10, activation="softmax", name="predictions"),
+    ])
+
+
+def test_shift_explorer_measures_the_change_it_shows(digits, tiny_model):
+    from cnnlab.features import feature_maps, relative_change, shift_images
+
+    images, labels = digits
+    explorer = viewers.shift_explorer(tiny_model, images, labels, static_digits=(0,))
+    fig = explorer.render(digit=0, shift=2, pooling="max 2x2")
+    maps = feature_maps(tiny_model, ["conv2"], np.concatenate(
+        [images[:1], shift_images(images[:1], dx=2)]))["conv2"]
+    channel = int(maps[0].std(axis=(0, 1)).argmax())
+    np.testing.assert_allclose(_panel(fig, 2), maps[1, ..., channel], atol=1e-6)
+    pooled = reference.max_pool2d(maps)[..., channel:channel + 1]
+    change = relative_change(pooled[:1], pooled[1:])[0]
+    assert fig.axes[7].get_title() == f"difference: {change:.2f}"
+    zero = explorer.render(digit=0, shift=0, pooling="average 2x2")
+    assert zero.axes[3].get_title() == "difference: 0.00"
+
+
+def test_probability_explorer_shows_the_models_prediction(digits, tiny_model):
+    images, labels = digits
+    explorer = viewers.probability_explorer(tiny_model, images, labels, static_digits=(2,))
+    fig = explorer.render(digit=2)
+    p = tiny_model.predict(images[2:3], verbose=0)[0]
+    np.testing.assert_allclose([b.get_height() for b in fig.axes[1].patches], p, rtol=1e-5)
+    assert f"predicted {p.argmax()}" in fig.axes[1].get_title()
+
+
+def test_epoch_explorer_titles_follow_the_record(digits):
+    images, labels = digits
+    predicted = np.array([labels, (labels + 1) % 10])            # right, then all wrong
+    confidence = np.array([np.full(6, 0.5), np.full(6, 0.25)])
+    explorer = viewers.epoch_explorer(predicted, confidence, images, labels)
+    assert explorer.controls[0].values == (1, 2)
+    first = explorer.render(epoch=1)
+    assert "0 of 6 wrong" in first._suptitle.get_text()
+    assert first.axes[0].get_title() == f"{labels[0]}: 0.50"
+    second = explorer.render(epoch=2)
+    assert "6 of 6 wrong" in second._suptitle.get_text()
+    assert second.axes[0].get_title() == f"{(labels[0] + 1) % 10}: 0.25"
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda im, lb: viewers.pooling_explorer(im[..., 0], lb), r"images must be an array"),
+        (lambda im, lb: viewers.pooling_explorer(im, lb[:3]), r"labels must have shape"),
+        (lambda im, lb: viewers.pooling_explorer(im, lb, static_digits=(9,)), r"out of range"),
+        (lambda im, lb: viewers.epoch_explorer(np.zeros((2, 5)), np.zeros((2, 5)), im, lb),
+         r"predicted and confidence must both have shape"),
+        (lambda im, lb: viewers.epoch_explorer(np.zeros((2, 6)), np.zeros((3, 6)), im, lb),
+         r"predicted and confidence must both have shape"),
+    ],
+)
+def test_chapter_2_3_explorers_reject_bad_input(digits, make, match):
+    with pytest.raises(ValueError, match=match):
+        make(*digits)

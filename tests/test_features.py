@@ -1,0 +1,105 @@
+"""Tests for cnnlab.features: feature maps against Keras layers, shifts, relative change."""
+
+import keras
+import numpy as np
+import pytest
+
+from cnnlab.features import feature_maps, relative_change, shift_images
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(1)
+    return keras.Sequential([
+        keras.Input((12, 12, 1)),
+        keras.layers.Conv2D(3, 3, activation="relu", name="conv1"),
+        keras.layers.MaxPooling2D(2, name="pool"),
+        keras.layers.Dropout(0.5, name="drop"),
+        keras.layers.Flatten(name="flat"),
+        keras.layers.Dense(10, activation="softmax", name="out"),
+    ], name="tiny")
+
+
+@pytest.fixture
+def images(rng):
+    return rng.random((5, 12, 12, 1), dtype=np.float32)
+
+
+def test_feature_maps_equal_the_layers_applied_in_turn(model, images):
+    maps = feature_maps(model, ["conv1", "pool", "flat", "out"], images)
+    conv = keras.ops.convert_to_numpy(model.get_layer("conv1")(images))
+    pooled = keras.ops.convert_to_numpy(model.get_layer("pool")(conv))
+    np.testing.assert_allclose(maps["conv1"], conv, atol=1e-6)
+    np.testing.assert_allclose(maps["pool"], pooled, atol=1e-6)
+    np.testing.assert_allclose(maps["flat"], pooled.reshape(5, -1), atol=1e-6)
+    # Inference mode: dropout is off, so the output is the model's prediction.
+    np.testing.assert_allclose(maps["out"], model.predict(images, verbose=0), atol=1e-6)
+
+
+def test_feature_maps_accepts_layer_objects_and_small_batches(model, images):
+    by_name = feature_maps(model, ["conv1"], images)["conv1"]
+    by_layer = feature_maps(model, [model.get_layer("conv1")], images, batch_size=2)["conv1"]
+    np.testing.assert_allclose(by_layer, by_name, atol=1e-6)
+
+
+def test_feature_maps_leaves_the_model_unchanged(model, images):
+    before = [w.copy() for w in model.get_weights()]
+    n_layers = len(model.layers)
+    feature_maps(model, ["pool"], images)
+    assert len(model.layers) == n_layers
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("layers", "imgs", "error", "match"),
+    [
+        (["nope"], None, ValueError, r"unknown layer 'nope'"),
+        ([], None, ValueError, r"layers is empty"),
+        ("conv1", None, TypeError, r"layers must be a sequence"),
+        ([3], None, TypeError, r"layer must be a name or a keras layer"),
+        ([keras.layers.Dense(2, name="stranger")], None, ValueError, r"not a layer of model"),
+        (["conv1"], np.zeros((2, 12, 12)), ValueError, r"images must have shape"),
+        (["conv1"], np.full((1, 12, 12, 1), 2.0, np.float32), ValueError, r"images must have"),
+        (["conv1"], np.zeros((1, 12, 12, 1), np.uint8), TypeError, r"images must be a float"),
+    ],
+)
+def test_feature_maps_rejects_bad_input(model, images, layers, imgs, error, match):
+    with pytest.raises(error, match=match):
+        feature_maps(model, layers, images if imgs is None else imgs)
+
+
+@pytest.mark.parametrize(("dx", "dy"), [(0, 0), (1, 0), (3, 0), (-2, 0), (0, 2), (2, -1)])
+def test_shift_images_matches_a_pixel_loop(rng, dx, dy):
+    x = rng.random((2, 6, 7, 1), dtype=np.float32)
+    want = np.zeros_like(x)
+    for i in range(6):
+        for j in range(7):
+            if 0 <= i + dy < 6 and 0 <= j + dx < 7:
+                want[:, i + dy, j + dx] = x[:, i, j]
+    np.testing.assert_array_equal(shift_images(x, dx=dx, dy=dy), want)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [({"dx": 7}, ValueError, r"\|dx\| must be smaller"), ({"dy": -6}, ValueError, r"\|dy\|"),
+     ({"dx": 1.0}, TypeError, r"dx must be an int"), ({"dy": True}, TypeError, r"dy must be")],
+)
+def test_shift_images_rejects_bad_input(rng, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        shift_images(rng.random((1, 6, 7, 1), dtype=np.float32), **kwargs)
+
+
+def test_relative_change_by_hand():
+    before = np.array([[3.0, 4.0], [1.0, 0.0], [0.0, 0.0]])
+    after = np.array([[3.0, 4.0], [0.0, 1.0], [1.0, 0.0]])
+    change = relative_change(before, after)
+    np.testing.assert_allclose(change[:2], [0.0, np.sqrt(2)])
+    assert np.isnan(change[2])  # nothing to compare with
+
+
+@pytest.mark.parametrize(("a", "b"), [(np.zeros((2, 3)), np.zeros((2, 4))),
+                                      (np.zeros(3), np.zeros(3))])
+def test_relative_change_rejects_bad_shapes(a, b):
+    with pytest.raises(ValueError, match="before and after must have the same shape"):
+        relative_change(a, b)
