@@ -216,7 +216,8 @@ def shift_explorer(model, images: np.ndarray, labels: np.ndarray, layer: str = "
     -------
     Explorer
         Controls: digit, shift (0-3 pixels right), pooling ('max 2x2', 'average 2x2').
-        Rows: the layer's most contrasted channel, then the pooled map; columns: the
+        Rows: the layer's channel that stands out most from its background, then
+        the pooled map; columns: the
         original digit, the shifted digit, their difference, with the relative change.
     """
     from cnnlab.features import feature_maps, relative_change, shift_images
@@ -228,7 +229,10 @@ def shift_explorer(model, images: np.ndarray, labels: np.ndarray, layer: str = "
         x = images[digit:digit + 1]
         moved = shift_images(x, dx=shift)
         maps = feature_maps(model, [layer], np.concatenate([x, moved]))[layer]
-        channel = int(maps[0].std(axis=(0, 1)).argmax())  # the most contrasted map
+        # The channel that lights up most above its own background (its median),
+        # so the strokes show bright on dark.
+        first = maps[0]
+        channel = int((first.max(axis=(0, 1)) - np.median(first, axis=(0, 1))).argmax())
         rows = [maps[..., channel:channel + 1], pools[pooling](maps)[..., channel:channel + 1]]
         names = [f"{layer}, channel {channel}", f"after {pooling} pooling"]
         fig, axes = plt.subplots(2, 4, figsize=(8.4, 4.4))
