@@ -370,8 +370,11 @@ def _pool(images, pool_size, stride, padding, kind):
     ph, pw = _pair("pool_size", pool_size)
     stride = (ph, pw) if stride is None else _pair("stride", stride)
     padding = _check_padding(padding)
-    conv_output_size(images.shape[1], ph, stride[0], padding)  # checks that the window fits
-    conv_output_size(images.shape[2], pw, stride[1], padding)
+    if padding == "valid" and (ph > images.shape[1] or pw > images.shape[2]):
+        raise ValueError(
+            f"pool_size {ph}x{pw} does not fit in images of size "
+            f"{images.shape[1]}x{images.shape[2]} with padding='valid'."
+        )
     if kind == "max":
         # -inf borders never win, as in Keras.
         z = pad_images(images, (ph, pw), stride, padding, value=-np.inf)

@@ -78,8 +78,12 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
     labels = check_labels(labels, images.shape[0])
     epochs = check_int("epochs", epochs, 1)
     batch_size = check_int("batch_size", batch_size, 1)
-    if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
+    if isinstance(validation_split, bool) or not isinstance(
+            validation_split, (int, float, np.integer, np.floating)):
+        raise TypeError(f"validation_split must be a number, got {validation_split!r}.")
+    if not 0 <= validation_split < 1:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}.")
+    validation_split = float(validation_split)
     if probe is not None:
         probe = check_images(probe, "probe", unit_range=True)
     if not isinstance(optimizer, keras.optimizers.Optimizer):
@@ -126,10 +130,12 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray,
     TypeError, ValueError
         For non-integer arrays, different lengths or values out of range.
     """
+    num_classes = check_int("num_classes", num_classes, 1)
     labels = np.asarray(labels)
-    predicted = check_labels(predicted, labels.shape[0] if labels.ndim == 1 else -1,
-                             "predicted")
-    labels = check_labels(labels, predicted.shape[0])
+    if labels.ndim != 1:
+        raise ValueError(f"labels must have shape (N,), got {labels.shape}.")
+    labels = check_labels(labels, labels.shape[0], "labels", num_classes)
+    predicted = check_labels(predicted, labels.shape[0], "predicted", num_classes)
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(matrix, (labels, predicted), 1)
     return matrix

@@ -410,3 +410,159 @@ def test_blur_keeps_a_ramp_in_the_interior():
         kernel = reference.classic_kernels()[name][:, :, None, None]
         np.testing.assert_allclose(reference.conv2d(ramp, kernel)[0, ..., 0],
                                    ramp[0, 1:-1, 1:-1, 0], atol=1e-6)
+
+
+# -- max_pool2d and avg_pool2d --------------------------------------------------------------
+
+POOL_FUNCTIONS = {
+    "max": (reference.max_pool2d, keras.layers.MaxPooling2D),
+    "avg": (reference.avg_pool2d, keras.layers.AveragePooling2D),
+}
+# Odd and even, non-square; the last two are smaller than some windows.
+POOL_SHAPES = [(2, 7, 9, 3), (1, 28, 28, 1), (3, 5, 5, 2), (1, 2, 3, 1), (2, 1, 4, 2)]
+
+
+def _keras_pool_or_none(layer_class, images, pool_size, stride, padding):
+    """Keras' pooling of ``images``, or None where its output would have a zero-size axis."""
+    layer = layer_class(pool_size=pool_size, strides=stride, padding=padding)
+    try:
+        layer.compute_output_shape(images.shape)
+    except ValueError as exc:
+        assert "zero or negative" in str(exc)
+        return None
+    return keras.ops.convert_to_numpy(layer(images))
+
+
+@pytest.mark.parametrize("kind", list(POOL_FUNCTIONS))
+@pytest.mark.parametrize("shape", POOL_SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("pool_size", [2, 3, (2, 3)], ids=["p2", "p3", "p2x3"])
+@pytest.mark.parametrize("stride", [None, 1, 2, 3, (1, 2)], ids=["sNone", "s1", "s2", "s3",
+                                                                 "s1x2"])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_pool_matches_keras(rng, kind, shape, pool_size, stride, padding):
+    fn, layer_class = POOL_FUNCTIONS[kind]
+    images = rng.standard_normal(shape).astype(np.float32)
+    expected = _keras_pool_or_none(layer_class, images, pool_size, stride, padding)
+    if expected is None:
+        # Exactly where Keras has nothing to pool, ours refuses.
+        with pytest.raises(ValueError, match=r"padding='valid'"):
+            fn(images, pool_size, stride, padding)
+        return
+    got = fn(images, pool_size, stride, padding)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", list(POOL_FUNCTIONS))
+def test_pool_defaults_are_2x2_stride_2_valid(rng, kind):
+    fn, _ = POOL_FUNCTIONS[kind]
+    images = rng.standard_normal((2, 7, 6, 3))
+    # A 2x2, stride-2 pooling by reshaping: the odd last row is dropped ('valid').
+    blocks = images[:, :6, :, :].reshape(2, 3, 2, 3, 2, 3)
+    expected = blocks.max(axis=(2, 4)) if kind == "max" else blocks.mean(axis=(2, 4))
+    np.testing.assert_allclose(fn(images), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", list(POOL_FUNCTIONS))
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("value", [-3.25, 0.0, 0.5, 7.0])
+def test_pool_of_a_constant_image_is_the_constant(kind, padding, value):
+    fn, _ = POOL_FUNCTIONS[kind]
+    images = np.full((2, 7, 5, 2), value)
+    got = fn(images, (3, 2), stride=(2, 1), padding=padding)
+    assert got.shape == (2, 3 if padding == "valid" else 4, 4 if padding == "valid" else 5, 2)
+    np.testing.assert_array_equal(got, value)
+
+
+@pytest.mark.parametrize("kind", list(POOL_FUNCTIONS))
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_pool_with_window_1_is_the_identity(rng, kind, padding):
+    fn, _ = POOL_FUNCTIONS[kind]
+    images = rng.standard_normal((2, 5, 7, 3))
+    np.testing.assert_array_equal(fn(images, 1, padding=padding), images)
+    np.testing.assert_array_equal(fn(images, (1, 1), stride=1, padding=padding), images)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize(("pool_size", "stride"), [(2, None), (3, 1), ((2, 3), 2),
+                                                   (3, (1, 2))])
+def test_max_pool_is_at_least_avg_pool(rng, padding, pool_size, stride):
+    images = rng.standard_normal((3, 7, 8, 2))
+    high = reference.max_pool2d(images, pool_size, stride, padding)
+    mean = reference.avg_pool2d(images, pool_size, stride, padding)
+    assert high.shape == mean.shape
+    assert np.all(high >= mean - 1e-12)
+    # And strictly larger somewhere: random windows are not constant.
+    assert np.any(high > mean + 1e-6)
+
+
+@pytest.mark.parametrize(("pool_size", "stride"), [(2, None), (3, 1), (3, 2), ((2, 3), 3),
+                                                   (5, 1)])
+def test_same_max_pool_border_never_wins(rng, pool_size, stride):
+    # All-negative images: a zero border would win every border window.
+    images = -1.0 - rng.random((2, 5, 7, 2))
+    got = reference.max_pool2d(images, pool_size, stride, "same")
+    assert np.all(np.isfinite(got))
+    assert np.all(got <= -1.0)
+    expected = _keras_pool_or_none(keras.layers.MaxPooling2D, images.astype(np.float32),
+                                   pool_size, stride, "same")
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+
+
+def test_same_avg_pool_does_not_count_the_border():
+    # A 3x3 all-ones image, 2x2 windows, stride 2, 'same': 2x2 outputs whose windows
+    # hold 4, 2, 2 and 1 image pixels; averaging over those gives 1 everywhere.
+    images = np.arange(1.0, 10.0).reshape(1, 3, 3, 1)
+    got = reference.avg_pool2d(images, 2, padding="same")[0, :, :, 0]
+    expected = np.array([[(1 + 2 + 4 + 5) / 4, (3 + 6) / 2], [(7 + 8) / 2, 9.0]])
+    np.testing.assert_array_equal(got, expected)
+
+
+_POOL_IMAGES = np.random.default_rng(2).random((1, 5, 6, 2))
+_POOL_NAN = _POOL_IMAGES.copy()
+_POOL_NAN[0, 1, 2, 0] = np.nan
+
+
+@pytest.mark.parametrize("kind", list(POOL_FUNCTIONS))
+@pytest.mark.parametrize(
+    ("change", "error", "match"),
+    [
+        ({"pool_size": 0}, ValueError, r"^pool_size must be at least 1"),
+        ({"pool_size": (2, 0)}, ValueError, r"^pool_size\[1\] must be at least 1"),
+        ({"pool_size": (2,)}, TypeError, r"^pool_size must be an int or a pair"),
+        ({"pool_size": (2, 2, 2)}, TypeError, r"^pool_size must be an int or a pair"),
+        ({"pool_size": "a"}, TypeError, r"^pool_size must be an int"),
+        ({"pool_size": 2.0}, TypeError, r"^pool_size must be an int"),
+        ({"stride": 0}, ValueError, r"^stride must be at least 1"),
+        ({"stride": (1, 0)}, ValueError, r"^stride\[1\] must be at least 1"),
+        ({"stride": 1.5}, TypeError, r"^stride must be an int"),
+        ({"padding": "full"}, ValueError, r"^padding must be 'valid' or 'same'"),
+        ({"pool_size": 6}, ValueError, r"pool_size"),
+        ({"pool_size": (2, 7)}, ValueError, r"pool_size"),
+        ({"images": _POOL_NAN}, ValueError, r"^images contain NaN"),
+        ({"images": _POOL_IMAGES[0]}, ValueError, r"^images must have shape \(N, H, W, C\)"),
+        ({"images": _POOL_IMAGES.tolist()}, TypeError, r"^images must be a numpy array"),
+        ({"images": np.ones((1, 5, 6, 2), dtype=int)}, TypeError, r"^images must be a float"),
+    ],
+    ids=["pool-0", "pool-pair-0", "pool-single", "pool-triple", "pool-str", "pool-float",
+         "stride-0", "stride-pair-0", "stride-float", "padding-full", "window-too-tall",
+         "window-too-wide", "images-nan", "images-3d", "images-list", "images-int"],
+)
+def test_pool_rejects_bad_input(kind, change, error, match):
+    fn, _ = POOL_FUNCTIONS[kind]
+    args = {"images": _POOL_IMAGES, "pool_size": 2, "stride": None, "padding": "valid",
+            **change}
+    with pytest.raises(error, match=match):
+        fn(**args)
+
+
+@pytest.mark.parametrize("value", [-np.inf, 0.0, -2.5])
+def test_pad_images_fills_the_border_with_value(rng, value):
+    images = rng.standard_normal((1, 4, 5, 2))
+    top, bottom = _tf_same_split(4, 3, 1)
+    left, right = _tf_same_split(5, 4, 1)
+    expected = np.full((1, 4 + top + bottom, 5 + left + right, 2), value)
+    expected[:, top:top + 4, left:left + 5, :] = images
+    np.testing.assert_array_equal(
+        reference.pad_images(images, (3, 4), 1, "same", value=value), expected)
+    assert reference.pad_images(images, (3, 4), 1, "valid", value=value) is images

@@ -1,0 +1,153 @@
+"""Tests for cnnlab.models: the book's architectures, layer by layer, as their sources list them."""
+
+import keras
+import numpy as np
+import pytest
+
+from cnnlab import models
+
+# (name, Keras class, output shape without the batch axis, parameters), as the
+# Keras example's summary in the source lists them.
+KERAS_EXAMPLE_TABLE = [
+    ("conv1", keras.layers.Conv2D, (26, 26, 32), 3 * 3 * 1 * 32 + 32),
+    ("conv2", keras.layers.Conv2D, (24, 24, 64), 3 * 3 * 32 * 64 + 64),
+    ("pool", keras.layers.MaxPooling2D, (12, 12, 64), 0),
+    ("dropout1", keras.layers.Dropout, (12, 12, 64), 0),
+    ("flatten", keras.layers.Flatten, (9216,), 0),
+    ("dense1", keras.layers.Dense, (128,), 9216 * 128 + 128),
+    ("dropout2", keras.layers.Dropout, (128,), 0),
+    ("predictions", keras.layers.Dense, (10,), 128 * 10 + 10),
+]
+
+GAP_TABLE = [
+    ("conv1", keras.layers.Conv2D, (28, 28, 8), 3 * 3 * 1 * 8 + 8),
+    ("conv2", keras.layers.Conv2D, (28, 28, 8), 3 * 3 * 8 * 8 + 8),
+    ("pool", keras.layers.MaxPooling2D, (14, 14, 8), 0),
+    ("conv3", keras.layers.Conv2D, (14, 14, 64), 3 * 3 * 8 * 64 + 64),
+    ("conv4", keras.layers.Conv2D, (14, 14, 64), 3 * 3 * 64 * 64 + 64),
+    ("conv5", keras.layers.Conv2D, (14, 14, 64), 3 * 3 * 64 * 64 + 64),
+    ("gap", keras.layers.GlobalAveragePooling2D, (64,), 0),
+    ("predictions", keras.layers.Dense, (10,), 64 * 10 + 10),
+]
+
+BUILDERS = {"keras_example_cnn": (models.keras_example_cnn, KERAS_EXAMPLE_TABLE, 1_199_882),
+            "gap_cnn": (models.gap_cnn, GAP_TABLE, 79_842)}
+
+
+def test_the_hand_counted_tables_add_up_to_the_sources_totals():
+    # The sources' own numbers, written out, so that the tables above cannot drift.
+    assert [row[3] for row in KERAS_EXAMPLE_TABLE] == [320, 18496, 0, 0, 0, 1179776, 0, 1290]
+    assert sum(row[3] for row in KERAS_EXAMPLE_TABLE) == 1_199_882
+    assert [row[3] for row in GAP_TABLE] == [80, 584, 0, 4672, 36928, 36928, 0, 650]
+    assert sum(row[3] for row in GAP_TABLE) == 79_842
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_layer_table_matches_the_source(name):
+    build, table, total = BUILDERS[name]
+    model = build()
+    assert model.name == name
+    got = [(layer.name, type(layer), tuple(layer.output.shape[1:]), layer.count_params())
+           for layer in model.layers]
+    assert got == table
+    assert model.count_params() == total
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == total
+    assert model.non_trainable_weights == []
+    assert tuple(model.input_shape) == (None, *models.INPUT_SHAPE)
+    assert tuple(model.output_shape) == (None, models.NUM_CLASSES)
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_activations_and_layer_settings(name):
+    model = BUILDERS[name][0]()
+    layers = {layer.name: layer for layer in model.layers}
+    assert layers["predictions"].activation is keras.activations.softmax
+    for layer in model.layers:
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)) \
+                and layer.name != "predictions":
+            assert layer.activation is keras.activations.relu, layer.name
+        if isinstance(layer, keras.layers.Conv2D):
+            assert layer.kernel_size == (3, 3), layer.name
+            assert layer.strides == (1, 1), layer.name
+    assert layers["pool"].pool_size == (2, 2)
+    assert layers["pool"].strides == (2, 2)
+    if name == "keras_example_cnn":
+        assert layers["dropout1"].rate == 0.25
+        assert layers["dropout2"].rate == 0.5
+        assert all(layers[f"conv{i}"].padding == "valid" for i in (1, 2))
+    else:
+        assert all(layers[f"conv{i}"].padding == "same" for i in range(1, 6))
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_output_is_a_probability_distribution(rng, name):
+    model = BUILDERS[name][0]()
+    x = rng.random((5, 28, 28, 1), dtype=np.float32)
+    probabilities = keras.ops.convert_to_numpy(model(x, training=False))
+    assert probabilities.shape == (5, 10)
+    assert np.all(probabilities >= 0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=0, atol=1e-5)
+    # The softmax of the last layer's logits, computed by hand.
+    last = model.get_layer("predictions")
+    features = keras.Model(model.inputs[0], last.input)(x, training=False)
+    kernel, bias = (w.numpy() for w in last.weights)
+    logits = keras.ops.convert_to_numpy(features) @ kernel + bias
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(probabilities, expected, rtol=0, atol=1e-6)
+
+
+def test_keras_example_inference_ignores_dropout(rng):
+    model = models.keras_example_cnn()
+    x = rng.random((3, 28, 28, 1), dtype=np.float32)
+    first = keras.ops.convert_to_numpy(model(x, training=False))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x, training=False)), first)
+    np.testing.assert_allclose(model.predict(x, verbose=0), first, rtol=0, atol=1e-6)
+
+
+def test_gap_layer_is_the_mean_of_conv5_over_positions(rng):
+    model = models.gap_cnn()
+    # Bias the last convolution up so that ReLU leaves most positions non-zero.
+    conv5 = model.get_layer("conv5")
+    conv5.bias.assign(np.full(64, 0.3, dtype=np.float32))
+    probe = keras.Model(model.inputs[0], [conv5.output, model.get_layer("gap").output])
+    x = rng.random((4, 28, 28, 1), dtype=np.float32)
+    maps, pooled = (keras.ops.convert_to_numpy(t) for t in probe(x))
+    assert maps.shape == (4, 14, 14, 64)
+    assert np.count_nonzero(maps) > maps.size // 2
+    np.testing.assert_allclose(pooled, maps.mean(axis=(1, 2)), rtol=0, atol=1e-6)
+    # And the prediction is the softmax of a dense layer on exactly those 64 numbers.
+    kernel, bias = (w.numpy() for w in model.get_layer("predictions").weights)
+    logits = pooled @ kernel + bias
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x)), expected, rtol=0,
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_two_builds_are_independent_models(rng, name):
+    build = BUILDERS[name][0]
+    first, second = build(), build()
+    assert first is not second
+    for a, b in zip(first.weights, second.weights, strict=True):
+        assert a is not b
+        assert a.path == b.path  # the fixed layer names: same paths in every build
+    kernels = [(a.numpy(), b.numpy()) for a, b in zip(first.weights, second.weights,
+                                                      strict=True) if "kernel" in a.path]
+    assert all(not np.array_equal(a, b) for a, b in kernels)
+    # Changing one build leaves the other alone.
+    before = second.get_layer("conv1").kernel.numpy().copy()
+    first.get_layer("conv1").kernel.assign(np.zeros_like(before))
+    np.testing.assert_array_equal(second.get_layer("conv1").kernel.numpy(), before)
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_seeded_builds_are_identical(name):
+    build = BUILDERS[name][0]
+    keras.utils.set_random_seed(7)
+    first = [w.numpy() for w in build().weights]
+    keras.utils.set_random_seed(7)
+    second = [w.numpy() for w in build().weights]
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)

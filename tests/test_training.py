@@ -1,0 +1,362 @@
+"""Tests for cnnlab.training: train() on a tiny separable problem, and the measures by hand."""
+
+import math
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from cnnlab import repro, training
+
+N_IMAGES = 200
+EPOCHS = 3
+
+
+@pytest.fixture(autouse=True)
+def _restore_global_state(monkeypatch):
+    """set_seed writes environment variables and switches on op determinism: undo both."""
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    monkeypatch.delenv("TF_DETERMINISTIC_OPS", raising=False)
+    from tensorflow.python.framework import config as tf_config
+
+    was_deterministic = tf_config.is_op_determinism_enabled()
+    yield
+    if not was_deterministic:
+        tf_config.disable_op_determinism()
+
+
+def _tiny_model():
+    """Conv -> global average pooling -> 10-way softmax: 20 + 30 weights."""
+    return keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        keras.layers.Conv2D(2, 3, activation="relu"),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+
+
+def _problem(seed=0, n=N_IMAGES):
+    """Images in [0, 1]; class 1 is the brighter half of the batch, class 0 the darker.
+
+    Global average pooling sees the mean brightness, so the tiny model can learn it; the
+    labels still use a 10-class softmax (classes 2..9 never occur).
+    """
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, size=n)
+    level = np.where(labels == 1, 0.65, 0.35)[:, None, None, None]
+    images = np.clip(level + 0.25 * (rng.random((n, 28, 28, 1)) - 0.5), 0, 1)
+    return images.astype(np.float32), labels.astype(np.int64)
+
+
+def _cross_entropy(probabilities, labels):
+    return float(-np.mean(np.log(probabilities[np.arange(len(labels)), labels])))
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """One training of the tiny model, shared by the tests that only read it."""
+    from tensorflow.python.framework import config as tf_config
+
+    images, labels = _problem()
+    probe = images[:4]
+    was_deterministic = tf_config.is_op_determinism_enabled()
+    with pytest.MonkeyPatch.context() as mp:  # undoes set_seed's environment variables
+        mp.delenv("PYTHONHASHSEED", raising=False)
+        mp.delenv("TF_DETERMINISTIC_OPS", raising=False)
+        repro.set_seed(0)
+        model = _tiny_model()
+        start = time.perf_counter()
+        run = training.train(model, images, labels, optimizer=keras.optimizers.Adam(1e-2),
+                             epochs=EPOCHS, batch_size=16, validation_split=0.2, probe=probe,
+                             verbose=0)
+        seconds = time.perf_counter() - start
+    if not was_deterministic:
+        tf_config.disable_op_determinism()
+    return {"model": model, "run": run, "images": images, "labels": labels, "probe": probe,
+            "seconds": seconds}
+
+
+def test_train_records_history_per_epoch(trained):
+    run = trained["run"]
+    assert isinstance(run, training.TrainingRun)
+    assert set(run.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    for key, values in run.history.items():
+        assert len(values) == EPOCHS, key
+        assert all(type(v) is float and math.isfinite(v) for v in values), key
+    for key in ("accuracy", "val_accuracy"):
+        assert all(0 <= v <= 1 for v in run.history[key]), key
+
+
+def test_train_loss_decreases(trained):
+    history = trained["run"].history
+    assert history["loss"][-1] < history["loss"][0]
+    assert history["val_loss"][-1] < history["val_loss"][0]
+    # Random guessing among 10 classes costs ln(10) = 2.30; the model beats it.
+    assert history["val_loss"][-1] < math.log(10)
+
+
+def test_validation_numbers_are_those_of_the_last_fifth(trained):
+    # Keras holds out the end of the data; after the last epoch, the validation loss and
+    # accuracy are those of the final model on these 40 images.
+    model, images, labels = trained["model"], trained["images"], trained["labels"]
+    held_out = slice(int(N_IMAGES * 0.8), None)
+    probabilities = model.predict(images[held_out], verbose=0)
+    history = trained["run"].history
+    assert history["val_loss"][-1] == pytest.approx(
+        _cross_entropy(probabilities, labels[held_out]), abs=1e-5)
+    assert history["val_accuracy"][-1] == pytest.approx(
+        float(np.mean(probabilities.argmax(axis=1) == labels[held_out])), abs=1e-6)
+
+
+def test_epoch_seconds(trained):
+    seconds = trained["run"].epoch_seconds
+    assert len(seconds) == EPOCHS
+    assert all(type(s) is float and s > 0 for s in seconds)
+    assert sum(seconds) <= trained["seconds"]
+
+
+def test_probe_probabilities_per_epoch(trained):
+    run, model, probe = trained["run"], trained["model"], trained["probe"]
+    probabilities = run.probe_probabilities
+    assert probabilities.shape == (EPOCHS, 4, 10)
+    assert np.all(probabilities >= 0)
+    np.testing.assert_allclose(probabilities.sum(axis=2), 1.0, rtol=0, atol=1e-5)
+    # The last row is the trained model's prediction; earlier ones differ (it learned).
+    np.testing.assert_allclose(probabilities[-1], model.predict(probe, verbose=0), rtol=0,
+                               atol=1e-5)
+    assert not np.allclose(probabilities[0], probabilities[-1], atol=1e-4)
+
+
+def test_train_compiles_with_sparse_cross_entropy_and_accuracy(trained):
+    model, images, labels = trained["model"], trained["images"], trained["labels"]
+    loss, accuracy = model.evaluate(images, labels, verbose=0)
+    probabilities = model.predict(images, verbose=0)
+    assert loss == pytest.approx(_cross_entropy(probabilities, labels), abs=1e-5)
+    assert accuracy == pytest.approx(
+        float(np.mean(probabilities.argmax(axis=1) == labels)), abs=1e-6)
+
+
+def test_train_without_probe_or_validation(rng):
+    images, labels = _problem(seed=1, n=48)
+    run = training.train(_tiny_model(), images, labels, optimizer=keras.optimizers.Adam(1e-2),
+                         epochs=2, batch_size=16, verbose=0)
+    assert run.probe_probabilities is None
+    assert set(run.history) == {"loss", "accuracy"}
+    assert [len(v) for v in run.history.values()] == [2, 2]
+    assert len(run.epoch_seconds) == 2
+
+
+def _history_after_seeded_training():
+    images, labels = _problem(seed=2, n=96)
+    repro.set_seed(0)
+    model = _tiny_model()
+    run = training.train(model, images, labels, optimizer=keras.optimizers.Adam(1e-2),
+                         epochs=2, batch_size=16, validation_split=0.25, probe=images[:3],
+                         verbose=0)
+    return run, [w.numpy() for w in model.weights]
+
+
+def test_seeded_training_is_repeatable():
+    first, first_weights = _history_after_seeded_training()
+    second, second_weights = _history_after_seeded_training()
+    assert first.history == second.history
+    np.testing.assert_array_equal(first.probe_probabilities, second.probe_probabilities)
+    for a, b in zip(first_weights, second_weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_train_accepts_numpy_scalars():
+    images, labels = _problem(seed=3, n=40)
+    run = training.train(_tiny_model(), images, labels, optimizer=keras.optimizers.Adam(1e-2),
+                         epochs=np.int64(1), batch_size=np.int32(20),
+                         validation_split=np.float32(0.25), verbose=0)
+    assert len(run.history["val_loss"]) == 1
+
+
+_IMAGES, _LABELS = _problem(seed=4, n=20)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "match"),
+    [
+        ({"images": (_IMAGES * 255).astype(np.uint8)}, TypeError,
+         r"^images must be a float array"),
+        ({"images": _IMAGES * 255}, ValueError, r"^images must have values in \[0, 1\]"),
+        ({"images": _IMAGES - 0.5}, ValueError, r"^images must have values in \[0, 1\]"),
+        ({"images": _IMAGES[..., 0]}, ValueError, r"^images must have shape \(N, H, W, C\)"),
+        ({"images": _IMAGES[:0], "labels": _LABELS[:0]}, ValueError, r"^images is empty"),
+        ({"labels": _LABELS[:-1]}, ValueError, r"^labels must have shape \(20,\)"),
+        ({"labels": _LABELS.astype(float)}, TypeError, r"^labels must be integers"),
+        ({"labels": np.where(_LABELS == 1, 10, 0)}, ValueError, r"^labels must be in 0\.\.9"),
+        ({"labels": _LABELS - 1}, ValueError, r"^labels must be in 0\.\.9"),
+        ({"epochs": 0}, ValueError, r"^epochs must be at least 1"),
+        ({"epochs": 2.0}, TypeError, r"^epochs must be an int"),
+        ({"batch_size": 0}, ValueError, r"^batch_size must be at least 1"),
+        ({"batch_size": True}, TypeError, r"^batch_size must be an int"),
+        ({"validation_split": 1.0}, ValueError, r"^validation_split must be in \[0, 1\)"),
+        ({"validation_split": -0.1}, ValueError, r"^validation_split must be in \[0, 1\)"),
+        ({"validation_split": "0.2"}, TypeError, r"^validation_split must be a number"),
+        ({"validation_split": float("nan")}, ValueError, r"^validation_split must be in"),
+        ({"optimizer": "adam"}, TypeError, r"^optimizer must be a keras Optimizer, got str"),
+        ({"optimizer": None}, TypeError, r"^optimizer must be a keras Optimizer"),
+        ({"probe": _IMAGES[0]}, ValueError, r"^probe must have shape \(N, H, W, C\)"),
+        ({"probe": _IMAGES[:2] + 1.0}, ValueError, r"^probe must have values in \[0, 1\]"),
+        ({"probe": _IMAGES[:2].tolist()}, TypeError, r"^probe must be a numpy array"),
+    ],
+    ids=["images-uint8", "images-255", "images-negative", "images-3d", "images-empty",
+         "labels-short", "labels-float", "labels-10", "labels-minus-1", "epochs-0",
+         "epochs-float", "batch-0", "batch-bool", "split-1", "split-negative", "split-str",
+         "split-nan", "optimizer-str", "optimizer-none", "probe-3d", "probe-range",
+         "probe-list"],
+)
+def test_train_rejects_bad_input(change, error, match):
+    model = _tiny_model()
+    args = {"images": _IMAGES, "labels": _LABELS, "optimizer": keras.optimizers.Adam(1e-2),
+            "epochs": 1, "batch_size": 4, "validation_split": 0.0, "probe": None,
+            "verbose": 0, **change}
+    images, labels = args.pop("images"), args.pop("labels")
+    with pytest.raises(error, match=match):
+        training.train(model, images, labels, **args)
+    assert not model.compiled  # refused before compiling
+
+
+# -- confusion_matrix ---------------------------------------------------------------------
+
+
+def _brute_force_confusion(labels, predicted, num_classes):
+    matrix = [[0] * num_classes for _ in range(num_classes)]
+    for i in range(num_classes):
+        for j in range(num_classes):
+            for true, guess in zip(labels, predicted, strict=True):
+                if true == i and guess == j:
+                    matrix[i][j] += 1
+    return np.array(matrix)
+
+
+@pytest.mark.parametrize("n", [0, 1, 37, 500])
+def test_confusion_matrix_counts_pairs(rng, n):
+    labels = rng.integers(0, 10, size=n)
+    predicted = np.where(rng.random(n) < 0.6, labels, rng.integers(0, 10, size=n))
+    got = training.confusion_matrix(labels, predicted)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, _brute_force_confusion(labels, predicted, 10))
+    assert got.sum() == n
+    np.testing.assert_array_equal(got.sum(axis=1), np.bincount(labels, minlength=10))
+    np.testing.assert_array_equal(got.sum(axis=0), np.bincount(predicted, minlength=10))
+
+
+def test_confusion_matrix_rows_are_true_classes():
+    got = training.confusion_matrix(np.array([3, 3, 3, 7]), np.array([3, 5, 5, 3]))
+    expected = np.zeros((10, 10), dtype=np.int64)
+    expected[3, 3], expected[3, 5], expected[7, 3] = 1, 2, 1
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_confusion_matrix_accepts_lists_and_int32():
+    got = training.confusion_matrix([0, 1, 1], np.array([0, 1, 2], dtype=np.int32))
+    np.testing.assert_array_equal(got, _brute_force_confusion([0, 1, 1], [0, 1, 2], 10))
+
+
+@pytest.mark.parametrize("num_classes", [3, 12])
+def test_confusion_matrix_with_other_num_classes(rng, num_classes):
+    labels = rng.integers(0, num_classes, size=60)
+    predicted = rng.integers(0, num_classes, size=60)
+    labels[0] = predicted[1] = num_classes - 1
+    got = training.confusion_matrix(labels, predicted, num_classes=num_classes)
+    assert got.shape == (num_classes, num_classes)
+    np.testing.assert_array_equal(got, _brute_force_confusion(labels, predicted, num_classes))
+
+
+_TRUE = np.array([0, 1, 2, 3, 4, 5])
+_GUESS = np.array([0, 1, 2, 3, 5, 5])
+
+
+@pytest.mark.parametrize(
+    ("labels", "predicted", "num_classes", "error", "match"),
+    [
+        (_TRUE, _GUESS[:5], 10, ValueError, r"^predicted must have shape \(6,\)"),
+        (_TRUE[:5], _GUESS, 10, ValueError, r"^predicted must have shape \(5,\)"),
+        (_TRUE.astype(float), _GUESS, 10, TypeError, r"^labels must be integers"),
+        (_TRUE, _GUESS.astype(float), 10, TypeError, r"^predicted must be integers"),
+        (np.where(_TRUE == 5, 10, _TRUE), _GUESS, 10, ValueError, r"^labels must be in 0\.\.9"),
+        (_TRUE, np.where(_GUESS == 5, 10, _GUESS), 10, ValueError,
+         r"^predicted must be in 0\.\.9"),
+        (_TRUE, _GUESS - 1, 10, ValueError, r"^predicted must be in 0\.\.9"),
+        (_TRUE.reshape(2, 3), _GUESS, 10, ValueError, r"^labels must have shape"),
+        (_TRUE, _GUESS.reshape(2, 3), 10, ValueError, r"^predicted must have shape \(6,\)"),
+        (_TRUE, _GUESS, 3, ValueError, r"^(labels|predicted) must be in 0\.\.2"),
+    ],
+    ids=["predicted-short", "labels-short", "labels-float", "predicted-float", "labels-10",
+         "predicted-10", "predicted-minus-1", "labels-2d", "predicted-2d",
+         "above-num-classes"],
+)
+def test_confusion_matrix_rejects_bad_input(labels, predicted, num_classes, error, match):
+    with pytest.raises(error, match=match):
+        training.confusion_matrix(labels, predicted, num_classes=num_classes)
+
+
+# -- macro_f1 -----------------------------------------------------------------------------
+
+
+def _hand_macro_f1(labels, predicted):
+    """Per-class precision and recall by counting, F1 = 2PR / (P + R), mean of 10 classes."""
+    scores = []
+    for c in range(10):
+        tp = fp = fn = 0
+        for true, guess in zip(labels, predicted, strict=True):
+            if guess == c and true == c:
+                tp += 1
+            elif guess == c:
+                fp += 1
+            elif true == c:
+                fn += 1
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        scores.append(2 * precision * recall / (precision + recall) if precision + recall
+                      else 0.0)
+    return sum(scores) / 10
+
+
+@pytest.mark.parametrize(("n", "accuracy"), [(10, 0.5), (100, 0.3), (1000, 0.9)])
+def test_macro_f1_matches_hand_computation(rng, n, accuracy):
+    labels = rng.integers(0, 10, size=n)
+    predicted = np.where(rng.random(n) < accuracy, labels, rng.integers(0, 10, size=n))
+    got = training.macro_f1(labels, predicted)
+    assert type(got) is float
+    assert got == pytest.approx(_hand_macro_f1(labels.tolist(), predicted.tolist()),
+                                rel=0, abs=1e-12)
+
+
+def test_macro_f1_small_example_by_hand():
+    # Class 0: P = 1, R = 1/2, F1 = 2/3. Class 1: P = 2/3, R = 1, F1 = 4/5.
+    # The other eight classes are absent and count as 0 (documented).
+    got = training.macro_f1(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]))
+    assert got == pytest.approx((2 / 3 + 4 / 5) / 10, abs=1e-12)
+
+
+def test_macro_f1_of_perfect_predictions_is_one(rng):
+    labels = np.concatenate([np.arange(10), rng.integers(0, 10, size=90)])
+    assert training.macro_f1(labels, labels.copy()) == 1.0
+
+
+def test_macro_f1_of_always_wrong_predictions_is_zero(rng):
+    labels = rng.integers(0, 10, size=50)
+    assert training.macro_f1(labels, (labels + 1) % 10) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("labels", "predicted", "error", "match"),
+    [
+        (_TRUE, _GUESS[:5], ValueError, r"^predicted must have shape \(6,\)"),
+        (_TRUE.astype(float), _GUESS, TypeError, r"^labels must be integers"),
+        (_TRUE, _GUESS.astype(np.float32), TypeError, r"^predicted must be integers"),
+        (np.where(_TRUE == 5, 10, _TRUE), _GUESS, ValueError, r"^labels must be in 0\.\.9"),
+        (_TRUE, np.where(_GUESS == 5, 10, _GUESS), ValueError,
+         r"^predicted must be in 0\.\.9"),
+    ],
+    ids=["lengths-differ", "labels-float", "predicted-float", "labels-10", "predicted-10"],
+)
+def test_macro_f1_rejects_bad_input(labels, predicted, error, match):
+    with pytest.raises(error, match=match):
+        training.macro_f1(labels, predicted)

@@ -1,0 +1,293 @@
+"""Tests for cnnlab.zoo: names, a tiny reproduce/load round trip, evaluate by hand, and the
+stored reference models measured on the real MNIST test digits (the book's promise)."""
+
+import math
+import time
+
+import keras
+import numpy as np
+import pytest
+
+import cnnlab.data
+from cnnlab import training, zoo
+
+
+@pytest.fixture(autouse=True)
+def _restore_global_state(monkeypatch):
+    """reproduce() calls set_seed, which writes environment variables and switches on op
+    determinism: undo both."""
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    monkeypatch.delenv("TF_DETERMINISTIC_OPS", raising=False)
+    from tensorflow.python.framework import config as tf_config
+
+    was_deterministic = tf_config.is_op_determinism_enabled()
+    yield
+    if not was_deterministic:
+        tf_config.disable_op_determinism()
+
+
+# -- names --------------------------------------------------------------------------------
+
+
+def test_recipes_are_the_books_two_models():
+    assert set(zoo.RECIPES) == {"keras_example_cnn", "gap_cnn"}
+    for name, recipe in zoo.RECIPES.items():
+        assert recipe.name == name
+        assert recipe.build().name == name
+        assert isinstance(recipe.optimizer(), keras.optimizers.Optimizer)
+    # The source's Adadelta learning rate is 1.0, not Keras 3's default of 0.001.
+    adadelta = zoo.RECIPES["keras_example_cnn"].optimizer()
+    assert isinstance(adadelta, keras.optimizers.Adadelta)
+    assert float(adadelta.learning_rate.numpy()) == pytest.approx(1.0)
+
+
+def _reproduce_quietly(name, directory):
+    return zoo.reproduce(name, directory, verbose=0)
+
+
+@pytest.mark.parametrize("function", [zoo.load, zoo.record, _reproduce_quietly],
+                         ids=["load", "record", "reproduce"])
+@pytest.mark.parametrize(
+    ("name", "error", "match"),
+    [
+        ("resnet", ValueError, r"^unknown model 'resnet'; the zoo has \['gap_cnn', "
+                               r"'keras_example_cnn'\]"),
+        ("GAP_CNN", ValueError, r"^unknown model 'GAP_CNN'"),
+        ("", ValueError, r"^unknown model ''"),
+        (None, TypeError, r"^name must be a str, got NoneType"),
+        (3, TypeError, r"^name must be a str, got int"),
+        (b"gap_cnn", TypeError, r"^name must be a str, got bytes"),
+        (["gap_cnn"], TypeError, r"^name must be a str, got list"),
+    ],
+    ids=["unknown", "wrong-case", "empty", "none", "int", "bytes", "list"],
+)
+def test_bad_names_are_rejected(function, name, error, match, tmp_path, monkeypatch):
+    def no_download(*args, **kwargs):
+        raise AssertionError("a bad name must be refused before loading MNIST")
+
+    monkeypatch.setattr(cnnlab.data, "load_mnist", no_download)
+    with pytest.raises(error, match=match):
+        function(name, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("function", [zoo.load, zoo.record], ids=["load", "record"])
+@pytest.mark.parametrize("name", list(zoo.RECIPES))
+def test_missing_files_say_how_to_make_them(function, name, tmp_path):
+    with pytest.raises(FileNotFoundError, match=rf"{name}.*make reproduce"):
+        function(name, tmp_path)
+
+
+# -- a tiny recipe, reproduced and loaded ------------------------------------------------
+
+
+def _tiny_cnn():
+    # Fixed layer names: load() finds every weight by its layer's name.
+    return keras.Sequential([
+        keras.Input(shape=(28, 28, 1), name="image"),
+        keras.layers.Conv2D(3, 3, activation="relu", name="conv1"),
+        keras.layers.MaxPooling2D(2, name="pool"),
+        keras.layers.Flatten(name="flatten"),
+        keras.layers.Dense(10, activation="softmax", name="predictions"),
+    ], name="tiny_cnn")
+
+
+TINY = zoo.Recipe("tiny_cnn", _tiny_cnn, lambda: keras.optimizers.Adam(1e-2), epochs=1,
+                  batch_size=32, validation_split=0.1, seed=0, min_test_accuracy=0.0,
+                  source="a tiny test recipe")
+
+
+def _synthetic_mnist(n_train=300, n_test=100):
+    """MNIST-shaped arrays whose class is the column of a brighter vertical bar in noise.
+
+    Noisy enough that one epoch reaches an accuracy strictly between chance and 1 (0.4),
+    so that a wrong model or wrong weights show in the numbers.
+    """
+    rng = np.random.default_rng(7)
+
+    def make(n):
+        labels = rng.integers(0, 10, size=n).astype(np.int64)
+        images = 0.7 * rng.random((n, 28, 28, 1), dtype=np.float32)
+        for i, label in enumerate(labels):
+            images[i, 4:24, 2 + 2 * label:4 + 2 * label, 0] += 0.5
+        return np.clip(images, 0, 1), labels
+
+    return make(n_train), make(n_test)
+
+
+@pytest.fixture
+def tiny_zoo(monkeypatch, tmp_path):
+    """The tiny recipe reproduced into tmp_path on synthetic data."""
+    data = _synthetic_mnist()
+    calls = []
+
+    def fake_load_mnist(*args, **kwargs):
+        calls.append(args)
+        (x_train, y_train), (x_test, y_test) = data
+        return (x_train.copy(), y_train.copy()), (x_test.copy(), y_test.copy())
+
+    monkeypatch.setattr(zoo, "RECIPES", {"tiny_cnn": TINY})
+    monkeypatch.setattr(cnnlab.data, "load_mnist", fake_load_mnist)
+    result = zoo.reproduce("tiny_cnn", tmp_path, verbose=0)
+    assert len(calls) == 1
+    return {"result": result, "directory": tmp_path, "data": data}
+
+
+def test_reproduce_stores_float16_weights_and_a_record(tiny_zoo):
+    directory = tiny_zoo["directory"]
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "tiny_cnn.epochs.npz", "tiny_cnn.json", "tiny_cnn.weights.npz"]
+    with np.load(directory / "tiny_cnn.weights.npz") as stored:
+        assert set(stored.files) == {"conv1/kernel", "conv1/bias", "predictions/kernel",
+                                     "predictions/bias"}
+        assert {stored[k].dtype for k in stored.files} == {np.dtype(np.float16)}
+        assert stored["conv1/kernel"].shape == (3, 3, 1, 3)
+        assert stored["predictions/kernel"].shape == (13 * 13 * 3, 10)
+    result = tiny_zoo["result"]
+    assert result["recipe"] == "a tiny test recipe"
+    assert (result["epochs"], result["batch_size"], result["seed"]) == (1, 32, 0)
+    assert result["validation_split"] == 0.1
+    assert set(result["history"]) == {"loss", "accuracy", "val_loss", "val_accuracy",
+                                      "test_accuracy"}
+    assert all(len(v) == 1 for v in result["history"].values())
+    assert len(result["epoch_seconds"]) == 1 and result["epoch_seconds"][0] > 0
+    assert result["seconds"] >= result["epoch_seconds"][0]
+    assert set(result["versions"]) == {"tensorflow", "keras", "numpy"}
+    # record() reads back the JSON plus the per-epoch arrays of the test digits.
+    recorded = zoo.record("tiny_cnn", directory)
+    predicted, confidence = recorded.pop("epoch_predicted"), recorded.pop("epoch_confidence")
+    assert recorded == result
+    (_, _), (_, y_test) = tiny_zoo["data"]
+    assert predicted.shape == confidence.shape == (1, len(y_test))
+    assert predicted.dtype == np.uint8
+    assert confidence.dtype == np.float32
+    assert predicted.max() <= 9
+    # A softmax's largest of 10 probabilities is at least 1/10.
+    assert np.all((confidence >= 0.1 - 1 / 255) & (confidence <= 1))
+    np.testing.assert_array_equal(np.rint(confidence * 255), confidence * 255)
+    assert result["history"]["test_accuracy"] == [float(np.mean(predicted[0] == y_test))]
+
+
+def test_load_returns_the_stored_rounded_weights(tiny_zoo):
+    directory = tiny_zoo["directory"]
+    model = zoo.load("tiny_cnn", directory)
+    assert model.name == "tiny_cnn"
+    with np.load(directory / "tiny_cnn.weights.npz") as stored:
+        for variable in model.weights:
+            key = variable.path.split("/", 1)[1]
+            got = variable.numpy()
+            assert got.dtype == np.float32
+            np.testing.assert_array_equal(got, stored[key].astype(np.float32))
+            # Values a float16 holds exactly: rounding them again changes nothing.
+            np.testing.assert_array_equal(got.astype(np.float16).astype(np.float32), got)
+
+
+def test_loaded_model_reproduces_the_recorded_test_numbers(tiny_zoo):
+    (_, _), (x_test, y_test) = tiny_zoo["data"]
+    model = zoo.load("tiny_cnn", tiny_zoo["directory"])
+    measured = zoo.evaluate(model, x_test, y_test)
+    recorded = tiny_zoo["result"]["test"]
+    assert set(recorded) == {"loss", "accuracy", "macro_f1"}
+    for key in recorded:
+        assert measured[key] == pytest.approx(recorded[key], abs=1e-6), key
+    # Independently of evaluate(): the loaded model is compiled with the training's loss.
+    probabilities = model.predict(x_test, verbose=0)
+    assert recorded["accuracy"] == pytest.approx(
+        float(np.mean(probabilities.argmax(axis=1) == y_test)), abs=1e-12)
+    assert 0.2 < recorded["accuracy"] < 0.9
+    loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    assert loss == pytest.approx(recorded["loss"], abs=1e-5)
+    assert accuracy == pytest.approx(recorded["accuracy"], abs=1e-6)
+    # After the (only) epoch, every test digit's class and probability were recorded, from
+    # the weights before float16 rounding: the rounded model agrees up to near-ties.
+    epochs = zoo.record("tiny_cnn", tiny_zoo["directory"])
+    same = epochs["epoch_predicted"][-1] == probabilities.argmax(axis=1)
+    assert same.mean() >= 0.95
+    np.testing.assert_allclose(epochs["epoch_confidence"][-1][same],
+                               probabilities.max(axis=1)[same], rtol=0, atol=1 / 255)
+
+
+# -- evaluate against a hand computation --------------------------------------------------
+
+
+class _FixedModel:
+    """A stand-in whose predict() returns fixed probabilities."""
+
+    def __init__(self, probabilities):
+        self.probabilities = np.asarray(probabilities, dtype=np.float32)
+        self.seen = None
+
+    def predict(self, images, batch_size=None, verbose=None):
+        self.seen = images
+        return self.probabilities
+
+
+def _hand_loss_and_accuracy(probabilities, labels):
+    total, correct = 0.0, 0
+    for row, label in zip(probabilities, labels, strict=True):
+        total -= math.log(max(float(row[label]), 1e-7))  # Keras' epsilon
+        best = max(range(len(row)), key=lambda c: row[c])
+        correct += best == label
+    return total / len(labels), correct / len(labels)
+
+
+def test_evaluate_matches_hand_computation(rng):
+    logits = 3 * rng.standard_normal((40, 10))
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    labels = rng.integers(0, 10, size=40)
+    images = rng.random((40, 28, 28, 1), dtype=np.float32)
+    model = _FixedModel(probabilities)
+    got = zoo.evaluate(model, images, labels)
+    assert model.seen is images
+    loss, accuracy = _hand_loss_and_accuracy(model.probabilities, labels)
+    assert set(got) == {"loss", "accuracy", "macro_f1"}
+    assert got["loss"] == pytest.approx(loss, rel=1e-6)
+    assert got["accuracy"] == pytest.approx(accuracy, abs=1e-12)
+    assert 0 < accuracy < 1
+    assert got["macro_f1"] == training.macro_f1(labels, probabilities.argmax(axis=1))
+    keras_loss = keras.ops.convert_to_numpy(
+        keras.losses.sparse_categorical_crossentropy(labels, model.probabilities)).mean()
+    assert got["loss"] == pytest.approx(float(keras_loss), rel=1e-5)
+
+
+def test_evaluate_small_example_by_hand():
+    probabilities = np.full((4, 10), 0.02)
+    probabilities[0, 3] = probabilities[1, 3] = 0.82  # right, right
+    probabilities[2, 3] = 0.82  # label 5: wrong, p(5) = 0.02
+    probabilities[3, 5] = 0.0  # label 5, p(5) = 0: clipped to 1e-7, not infinity
+    probabilities[3, 1] = 0.84
+    labels = np.array([3, 3, 5, 5])
+    got = zoo.evaluate(_FixedModel(probabilities), np.zeros((4, 28, 28, 1)), labels)
+    expected_loss = -(2 * math.log(0.82) + math.log(0.02) + math.log(1e-7)) / 4
+    assert got["loss"] == pytest.approx(expected_loss, rel=1e-6)
+    assert got["accuracy"] == 0.5
+    # Class 3: P = 2/3, R = 1, F1 = 4/5; class 5: F1 = 0; class 1: F1 = 0; 10 classes.
+    assert got["macro_f1"] == pytest.approx(0.8 / 10, abs=1e-12)
+
+
+# -- the stored reference models on the real test digits ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def mnist_test():
+    (_, _), (x_test, y_test) = cnnlab.data.load_mnist()
+    return x_test, y_test
+
+
+@pytest.mark.parametrize("name", list(zoo.RECIPES))
+def test_stored_model_keeps_the_books_promise(name, mnist_test):
+    # No skip: the weights ship with the package; missing ones fail here ('make reproduce').
+    x_test, y_test = mnist_test
+    assert x_test.shape == (10_000, 28, 28, 1)
+    start = time.perf_counter()
+    model = zoo.load(name)
+    seconds = time.perf_counter() - start
+    assert seconds < 1.0, f"loading {name} took {seconds:.2f} s"
+    measured = zoo.evaluate(model, x_test, y_test)
+    recipe = zoo.RECIPES[name]
+    assert measured["accuracy"] >= recipe.min_test_accuracy
+    if name == "gap_cnn":
+        assert measured["macro_f1"] >= 0.990
+    recorded = zoo.record(name)["test"]
+    for key in ("loss", "accuracy", "macro_f1"):
+        assert measured[key] == pytest.approx(recorded[key], abs=1e-4), key
