@@ -140,3 +140,107 @@ def relative_change(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     diff = np.linalg.norm((after - before).reshape(n, -1), axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(norm > 0, diff / norm, np.nan)
+
+
+def kernels(model, layer) -> tuple[np.ndarray, np.ndarray]:
+    """The filters and biases of a convolution layer.
+
+    Parameters
+    ----------
+    model : keras.Model
+    layer : str or keras layer
+        A ``Conv2D`` layer of ``model``.
+
+    Returns
+    -------
+    weights : ndarray, shape (kh, kw, C, M)
+        Keras' layout: ``weights[:, :, k, m]`` is filter ``m``'s slice for input
+        channel ``k`` (the source's ``w2[:, :, 0, i]``).
+    bias : ndarray, shape (M,)
+        Zeros if the layer has no bias.
+
+    Raises
+    ------
+    ValueError
+        For an unknown layer or one that is not a ``Conv2D``.
+    """
+    import keras
+
+    picked = _layer(model, layer)
+    if not isinstance(picked, keras.layers.Conv2D):
+        convs = [c.name for c in model.layers if isinstance(c, keras.layers.Conv2D)]
+        raise ValueError(
+            f"layer {picked.name!r} is a {type(picked).__name__}, not a Conv2D layer; "
+            f"the convolution layers are {convs}."
+        )
+    weights = keras.ops.convert_to_numpy(picked.kernel)
+    bias = (keras.ops.convert_to_numpy(picked.bias) if picked.use_bias
+            else np.zeros(weights.shape[-1], dtype=weights.dtype))
+    return weights, bias
+
+
+def oriented_edges(angles: np.ndarray, size: int = 9) -> np.ndarray:
+    """Step edges through the centre of a square image, one per angle.
+
+    Pixel (i, j) is 1 where the point lies on the positive side of the line
+    through the centre whose normal points at ``angle`` (0: dark left, bright
+    right; 90 degrees: bright at the top), 0 elsewhere, with a linear ramp of
+    one pixel across the line so that every angle is drawn alike.
+
+    Parameters
+    ----------
+    angles : array_like, shape (A,)
+        Directions of the edge's normal in degrees, counter-clockwise.
+    size : int, default 9
+        Odd side length.
+
+    Returns
+    -------
+    ndarray, shape (A, size, size, 1), float32 in [0, 1]
+
+    Raises
+    ------
+    ValueError
+        If ``size`` is not an odd int of at least 3.
+    """
+    size = check_int("size", size, 3)
+    if size % 2 == 0:
+        raise ValueError(f"size must be odd (so the edge passes through a pixel), got {size}.")
+    theta = np.deg2rad(np.asarray(angles, dtype=np.float64))[:, None, None]
+    centre = (size - 1) / 2
+    rows, cols = np.mgrid[0:size, 0:size]
+    # Signed distance to the line; image rows grow downwards, so y = centre - row.
+    distance = (cols - centre) * np.cos(theta) + (centre - rows) * np.sin(theta)
+    return np.clip(distance + 0.5, 0, 1)[..., None].astype(np.float32)
+
+
+def orientation_tuning(weights: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """Each filter's response to a step edge at every angle (at the edge's centre).
+
+    Parameters
+    ----------
+    weights : ndarray, shape (kh, kw, 1, M)
+        Single-channel filters (a first layer), odd kh = kw.
+    angles : array_like, shape (A,)
+        Directions of the edge's normal, degrees.
+
+    Returns
+    -------
+    ndarray, shape (A, M)
+        ``sum(h * patch)``: the filter's output at the centre of the edge image,
+        without bias or ReLU. A filter that detects an edge direction peaks there
+        and is most negative at the opposite direction (180 degrees away).
+
+    Raises
+    ------
+    ValueError
+        If ``weights`` is not (k, k, 1, M) with odd k.
+    """
+    weights = np.asarray(weights)
+    if weights.ndim != 4 or weights.shape[2] != 1 or weights.shape[0] != weights.shape[1] \
+            or weights.shape[0] % 2 == 0:
+        raise ValueError(
+            f"weights must have shape (k, k, 1, M) with odd k, got {weights.shape}."
+        )
+    patches = oriented_edges(angles, size=weights.shape[0])      # (A, k, k, 1)
+    return np.einsum("aijc,ijcm->am", patches, weights)

@@ -103,3 +103,73 @@ def test_relative_change_by_hand():
 def test_relative_change_rejects_bad_shapes(a, b):
     with pytest.raises(ValueError, match="before and after must have the same shape"):
         relative_change(a, b)
+
+
+# -- kernels and orientation tuning --------------------------------------------------------
+
+
+def test_kernels_are_the_layers_variables(model):
+    from cnnlab.features import kernels
+
+    weights, bias = kernels(model, "conv1")
+    np.testing.assert_array_equal(weights, model.get_layer("conv1").get_weights()[0])
+    np.testing.assert_array_equal(bias, model.get_layer("conv1").get_weights()[1])
+    assert weights.shape == (3, 3, 1, 3)
+
+
+@pytest.mark.parametrize(("layer", "error", "match"), [
+    ("pool", ValueError, r"'pool' is a MaxPooling2D, not a Conv2D layer; .*\['conv1'\]"),
+    ("out", ValueError, r"not a Conv2D"), ("nope", ValueError, r"unknown layer"),
+    (1, TypeError, r"layer must be a name")])
+def test_kernels_rejects_bad_input(model, layer, error, match):
+    from cnnlab.features import kernels
+
+    with pytest.raises(error, match=match):
+        kernels(model, layer)
+
+
+def test_oriented_edges_by_hand():
+    from cnnlab.features import oriented_edges
+
+    e = oriented_edges([0, 90, 180, 270], size=5)
+    np.testing.assert_array_equal(e[0, 2, :, 0], [0, 0, 0.5, 1, 1])   # bright right
+    np.testing.assert_array_equal(e[1, :, 2, 0], [1, 1, 0.5, 0, 0])   # bright top
+    np.testing.assert_allclose(e[2], e[0][:, ::-1])                   # mirror images
+    np.testing.assert_allclose(e[3], 1 - e[1])
+
+
+@pytest.mark.parametrize(("size", "error"), [(4, ValueError), (1, ValueError), (3.0, TypeError)])
+def test_oriented_edges_rejects_bad_size(size, error):
+    from cnnlab.features import oriented_edges
+
+    with pytest.raises(error, match="size"):
+        oriented_edges([0], size=size)
+
+
+def test_orientation_tuning_of_sobel_peaks_at_its_direction():
+    from cnnlab import reference
+    from cnnlab.features import orientation_tuning, oriented_edges
+
+    k = reference.classic_kernels()
+    bank = np.stack([k["sobel x"], k["sobel y"]], axis=-1)[:, :, None, :]
+    angles = np.arange(0, 360, 15)
+    tuning = orientation_tuning(bank, angles)
+    # By hand: sobel x on "bright right" = 1 + 2 + 1 (+ 0.5 * 0 on the centre column).
+    np.testing.assert_allclose(tuning[angles == 0, 0], 4.0)
+    np.testing.assert_allclose(tuning[angles == 90, 1], -4.0)  # sobel y: + at the bottom
+    assert abs(angles[tuning[:, 0].argmax()] - 0) <= 15 or angles[tuning[:, 0].argmax()] >= 345
+    assert abs(angles[tuning[:, 1].argmin()] - 90) <= 15
+    np.testing.assert_allclose(tuning[0], -tuning[12], atol=1e-6)  # opposite edges, opposite sign
+    # Equal to the convolution of the edge image at its centre (an independent computation).
+    edges = oriented_edges(angles, size=3)
+    conv = reference.conv2d(edges, bank)[:, 0, 0, :]
+    np.testing.assert_allclose(tuning, conv, atol=1e-6)
+
+
+def test_orientation_tuning_rejects_bad_weights():
+    from cnnlab.features import orientation_tuning
+
+    with pytest.raises(ValueError, match=r"weights must have shape \(k, k, 1, M\)"):
+        orientation_tuning(np.zeros((3, 3, 2, 4)), [0])
+    with pytest.raises(ValueError, match="odd k"):
+        orientation_tuning(np.zeros((2, 2, 1, 4)), [0])
