@@ -308,3 +308,27 @@ def test_epoch_explorer_titles_follow_the_record(digits):
 def test_chapter_2_3_explorers_reject_bad_input(digits, make, match):
     with pytest.raises(ValueError, match=match):
         make(*digits)
+
+
+def test_feature_map_explorer_shows_the_layer_output(digits, tiny_model):
+    from cnnlab.features import feature_maps
+
+    images, labels = digits
+    explorer = viewers.feature_map_explorer(tiny_model, images, labels, layers=("conv1", "conv2"),
+                                            static_digits=(0, 1), static_channels=(0, 3))
+    assert [c.name for c in explorer.controls] == ["digit", "layer", "channel"]
+    assert explorer.controls[2].live == (0, 1, 2, 3)       # the widest layer's channels
+    fig = explorer.render(digit=1, layer="conv2", channel=3)
+    want = feature_maps(tiny_model, ["conv2"], images[1:2])["conv2"][0, ..., 3]
+    np.testing.assert_allclose(_panel(fig, 1), want, atol=1e-6)
+    assert "24x24" in fig.axes[1].get_title()
+
+
+def test_feature_map_explorer_rejects_a_missing_channel_and_layer(digits, tiny_model):
+    images, labels = digits
+    explorer = viewers.feature_map_explorer(tiny_model, images, labels, layers=("conv1",),
+                                            static_digits=(0,), static_channels=(0,))
+    with pytest.raises(ValueError, match=r"conv1 has 4 channels \(0..3\); channel 7"):
+        explorer.render(digit=0, layer="conv1", channel=7)
+    with pytest.raises(ValueError, match="unknown layer 'nope'"):
+        viewers.feature_map_explorer(tiny_model, images, labels, layers=("nope",))

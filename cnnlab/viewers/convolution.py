@@ -1,0 +1,123 @@
+"""Chapter 1's explorer: convolve a digit with a kernel of your choice."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Rectangle
+
+from cnnlab import reference
+from cnnlab.plotting import show_image
+from cnnlab.viewers._common import check_digits
+from cnnlab.widgets import Control, Explorer
+
+CUSTOM = "custom (type below)"
+
+
+def parse_kernel(text: str) -> np.ndarray:
+    """Read a 3x3 kernel typed as three rows: ``"0 1 0; 1 -4 1; 0 1 0"``.
+
+    Parameters
+    ----------
+    text : str
+        Rows separated by ``;`` or new lines, entries by spaces or commas.
+
+    Returns
+    -------
+    ndarray, shape (3, 3), float32
+
+    Raises
+    ------
+    TypeError
+        If ``text`` is not a string.
+    ValueError
+        If it does not hold 3 rows of 3 finite numbers.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"kernel text must be a string, got {type(text).__name__}.")
+    rows = [r for r in text.replace("\n", ";").split(";") if r.strip()]
+    try:
+        values = [[float(v) for v in r.replace(",", " ").split()] for r in rows]
+    except ValueError:
+        raise ValueError(f"kernel entries must be numbers, got {text!r}.") from None
+    if len(values) != 3 or any(len(r) != 3 for r in values):
+        raise ValueError(
+            f"a kernel needs 3 rows of 3 numbers, like '0 1 0; 1 -4 1; 0 1 0'; got {text!r}."
+        )
+    kernel = np.array(values)
+    # Checked before the cast: float32 turns 1e39 into inf (with a warning).
+    if not np.all(np.isfinite(kernel)) or np.abs(kernel).max() > np.finfo(np.float32).max:
+        raise ValueError(f"kernel entries must be finite float32 numbers, got {text!r}.")
+    return kernel.astype(np.float32)
+
+
+def convolution_explorer(images: np.ndarray, labels: np.ndarray,
+                         static_digits: Sequence[int] = (0, 1, 2, 3)) -> Explorer:
+    """Chapter 1's explorer: a digit, a kernel, stride and padding.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W, 1), float32 in [0, 1]
+        The digits to choose from (the test set).
+    labels : ndarray, shape (N,), int
+    static_digits : sequence of int
+        Indices offered on the static site; live, every index can be chosen.
+
+    Returns
+    -------
+    Explorer
+        Three panels: the (padded) input, the kernel with its values, the output
+        with its shape.
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is not (N, H, W, 1), ``labels`` does not match, or a static
+        index is out of range.
+    """
+    labels = check_digits(images, labels, static_digits)
+    kernels = reference.classic_kernels()
+    names = ["edge", "sobel x", "sobel y", "blur", "gaussian blur", "sharpen", "identity"]
+
+    def render(digit, kernel, stride, padding, typed):
+        h = parse_kernel(typed) if kernel == CUSTOM else kernels[kernel]
+        x = images[digit:digit + 1]
+        out = reference.conv2d(x, h[:, :, None, None], stride=stride, padding=padding)[0, ..., 0]
+        shown = reference.pad_images(x, h.shape, stride, padding)[0, ..., 0]
+        fig, axes = plt.subplots(1, 3, figsize=(8, 2.9),
+                                 gridspec_kw={"width_ratios": [1, 0.8, 1.2]})
+        show_image(shown, ax=axes[0], vmin=0, vmax=1,
+                   title=f"input {x.shape[1]}x{x.shape[2]} (label {labels[digit]})")
+        if shown.shape != x.shape[1:3]:
+            top = (shown.shape[0] - x.shape[1]) // 2
+            left = (shown.shape[1] - x.shape[2]) // 2
+            axes[0].add_patch(Rectangle((left - 0.5, top - 0.5), x.shape[2], x.shape[1],
+                                        fill=False, edgecolor="tab:orange", lw=1))
+            axes[0].set_title(
+                f"padded to {shown.shape[0]}x{shown.shape[1]} (label {labels[digit]})",
+                fontsize=10)
+        show_image(h, ax=axes[1], cmap="RdBu_r", vmin=-np.abs(h).max(),
+                   vmax=np.abs(h).max(), values=True, title=f"kernel: {kernel.split(' (')[0]}")
+        m = float(np.abs(out).max()) or 1.0
+        show_image(out, ax=axes[2], cmap="RdBu_r", vmin=-m, vmax=m, colorbar=True,
+                   title=f"output {out.shape[0]}x{out.shape[1]} (stride {stride}, {padding})")
+        fig.tight_layout()
+        return fig
+
+    import ipywidgets as w
+
+    typed = w.Text(value="0 1 0; 1 -4 1; 0 1 0", description="your kernel",
+                   placeholder="3 rows of 3 numbers, rows separated by ;")
+    return Explorer(
+        render,
+        [Control("digit", list(static_digits), label="test digit",
+                 live=range(images.shape[0])),
+         Control("kernel", names, live=[*names, CUSTOM]),
+         Control("stride", [1, 2], live=[1, 2, 3]),
+         Control("padding", ["valid", "same"])],
+        title="Convolve a digit",
+        live_extra={"typed": typed},
+        static_extra={"typed": ""},
+    )

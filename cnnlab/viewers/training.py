@@ -1,0 +1,107 @@
+"""Chapter 3's explorers: a digit's probabilities; predictions epoch by epoch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from cnnlab.plotting import show_image
+from cnnlab.viewers._common import check_digits
+from cnnlab.widgets import Control, Explorer
+
+
+def probability_explorer(model, images: np.ndarray, labels: np.ndarray,
+                         static_digits: Sequence[int] = (0, 1, 2, 3)) -> Explorer:
+    """Chapter 3's explorer: a test digit and the trained network's probabilities.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Outputs softmax probabilities (N, 10).
+    images, labels, static_digits
+        As :func:`pooling_explorer`.
+
+    Returns
+    -------
+    Explorer
+        The digit beside a bar chart of its ten probabilities (true class green,
+        a wrong prediction red).
+    """
+    from cnnlab.plotting import show_probabilities
+
+    labels = check_digits(images, labels, static_digits)
+
+    def render(digit):
+        p = model.predict(images[digit:digit + 1], verbose=0)[0]
+        fig, axes = plt.subplots(1, 2, figsize=(7, 2.8), gridspec_kw={"width_ratios": [1, 2]})
+        show_image(images[digit], ax=axes[0], vmin=0, vmax=1,
+                   title=f"test digit {digit} (label {labels[digit]})")
+        show_probabilities(p, label=int(labels[digit]), ax=axes[1],
+                           title=f"predicted {p.argmax()} with probability {p.max():.3f}")
+        fig.tight_layout()
+        return fig
+
+    return Explorer(
+        render,
+        [Control("digit", list(static_digits), label="test digit",
+                 live=range(images.shape[0]))],
+        title="What does the network say?",
+    )
+
+
+def epoch_explorer(predicted: np.ndarray, confidence: np.ndarray, images: np.ndarray,
+                   labels: np.ndarray) -> Explorer:
+    """Chapter 3's epoch slider: predictions on fixed digits after each epoch.
+
+    Parameters
+    ----------
+    predicted : ndarray, shape (E, P), int
+        The class predicted for each of P digits after each of E epochs (as
+        :func:`cnnlab.zoo.record` stores it).
+    confidence : ndarray, shape (E, P), float
+        The probability of that class.
+    images : ndarray, shape (P, H, W, 1)
+    labels : ndarray, shape (P,)
+
+    Returns
+    -------
+    Explorer
+        One slider (the epoch); a grid of the digits titled with the predicted
+        class and its probability, wrong ones in red.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match.
+    """
+    predicted, confidence = np.asarray(predicted), np.asarray(confidence)
+    if predicted.ndim != 2 or predicted.shape != confidence.shape \
+            or predicted.shape[1] != len(images):
+        raise ValueError(
+            f"predicted and confidence must both have shape (epochs, {len(images)}), got "
+            f"{predicted.shape} and {confidence.shape}."
+        )
+    labels = check_digits(images, labels, ())
+    ncols = 8
+    nrows = -(-images.shape[0] // ncols)
+
+    def render(epoch):
+        guess, p = predicted[epoch - 1], confidence[epoch - 1]
+        fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols, 1.45 * nrows + 0.4),
+                                 squeeze=False)
+        for k, ax in enumerate(axes.ravel()):
+            if k >= images.shape[0]:
+                ax.axis("off")
+                continue
+            show_image(images[k], ax=ax, vmin=0, vmax=1)
+            ax.set_title(f"{guess[k]}: {p[k]:.2f}", fontsize=9,
+                         color="black" if guess[k] == labels[k] else "tab:red")
+        wrong = int((guess != labels).sum())
+        fig.suptitle(f"after epoch {epoch}: {wrong} of {len(labels)} wrong", fontsize=10)
+        fig.tight_layout(rect=(0, 0, 1, 0.95))
+        return fig
+
+    return Explorer(render, [Control("epoch", list(range(1, predicted.shape[0] + 1)))],
+                    title="Predictions on fixed test digits, epoch by epoch")
