@@ -331,4 +331,5 @@ def test_feature_map_explorer_rejects_a_missing_channel_and_layer(digits, tiny_m
     with pytest.raises(ValueError, match=r"conv1 has 4 channels \(0..3\); channel 7"):
         explorer.render(digit=0, layer="conv1", channel=7)
     with pytest.raises(ValueError, match="unknown layer 'nope'"):
-        viewers.feature_map_explorer(tiny_model, images, labels, layers=("nope",))
+        viewers.feature_map_explorer(tiny_model, images, labels, layers=("nope",),
+                                     static_digits=(0,))
