@@ -29,16 +29,19 @@ class TrainingRun:
         Wall-clock time of each epoch.
     probe_probabilities : ndarray, shape (epochs, P, 10), or None
         Predicted probabilities of the probe images after each epoch.
+    weights : list of list of ndarray
+        ``model.get_weights()`` after each epoch, when asked for (``keep_weights``).
     """
 
     history: dict[str, list[float]] = field(default_factory=dict)
     epoch_seconds: list[float] = field(default_factory=list)
     probe_probabilities: np.ndarray | None = None
+    weights: list[list[np.ndarray]] = field(default_factory=list)
 
 
 def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: int,
           batch_size: int, validation_split: float = 0.0, probe: np.ndarray | None = None,
-          verbose: int = 2) -> TrainingRun:
+          keep_weights: bool = False, verbose: int = 2) -> TrainingRun:
     """Compile ``model`` for 10-class classification and fit it, recording each epoch.
 
     The loss is the cross-entropy of the softmax output (the source's
@@ -60,6 +63,9 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
         Fraction in [0, 1) held out, from the end of the data, as Keras does.
     probe : ndarray, shape (P, 28, 28, 1), optional
         Images whose predicted probabilities are recorded after every epoch.
+    keep_weights : bool, default False
+        Keep a copy of the weights after every epoch (snapshots, for watching
+        features evolve; a copy of the model's size per epoch).
     verbose : int, default 2
         Keras' progress: 2 prints one line per epoch, 0 nothing.
 
@@ -100,6 +106,8 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
             run.epoch_seconds.append(time.perf_counter() - self.start)
             if probe is not None:
                 probes.append(self.model.predict(probe, verbose=0))
+            if keep_weights:
+                run.weights.append([w.copy() for w in self.model.get_weights()])
 
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
@@ -158,3 +166,54 @@ def macro_f1(labels: np.ndarray, predicted: np.ndarray) -> float:
     denominator = matrix.sum(axis=0) + matrix.sum(axis=1)  # (TP+FP) + (TP+FN)
     f1 = np.divide(2 * true_pos, denominator, out=np.zeros(10), where=denominator > 0)
     return float(f1.mean())
+
+
+def linear_probe(train_features: np.ndarray, train_labels: np.ndarray,
+                 test_features: np.ndarray, test_labels: np.ndarray, *, epochs: int = 20,
+                 seed: int = 0) -> float:
+    """Accuracy of a linear softmax classifier trained on frozen features.
+
+    Zeiler & Fergus (2014, section 5.3) train a linear classifier on the
+    features of each layer of a fixed network to see how much each layer's
+    representation separates the classes. Features are flattened and
+    standardised with the training set's mean and standard deviation.
+
+    Parameters
+    ----------
+    train_features, test_features : ndarray, shape (N, ...) and (M, ...)
+    train_labels, test_labels : ndarray, shape (N,) and (M,), int in 0..9
+    epochs : int, default 20
+        Adam (1e-3), batch 128.
+    seed : int, default 0
+
+    Returns
+    -------
+    float
+        Accuracy on the test features.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For mismatched lengths or feature sizes, or bad labels.
+    """
+    import keras
+
+    from cnnlab.repro import set_seed
+
+    train = np.asarray(train_features, dtype=np.float32).reshape(len(train_features), -1)
+    test = np.asarray(test_features, dtype=np.float32).reshape(len(test_features), -1)
+    if train.shape[1] != test.shape[1]:
+        raise ValueError(f"train and test features differ in size: {train.shape[1]} and "
+                         f"{test.shape[1]} values per image.")
+    train_labels = check_labels(train_labels, len(train), "train_labels")
+    test_labels = check_labels(test_labels, len(test), "test_labels")
+    epochs = check_int("epochs", epochs, 1)
+    mean, std = train.mean(axis=0), train.std(axis=0) + 1e-6
+    set_seed(seed)
+    probe = keras.Sequential([keras.Input((train.shape[1],)),
+                              keras.layers.Dense(10, activation="softmax")])
+    probe.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    probe.fit((train - mean) / std, train_labels, batch_size=128, epochs=epochs, verbose=0)
+    predicted = probe.predict((test - mean) / std, verbose=0).argmax(axis=1)
+    return float((predicted == test_labels).mean())

@@ -7,8 +7,10 @@ Computing stays in the computing modules; these modules only draw.
 
 from cnnlab.viewers.convolution import CUSTOM, convolution_explorer, parse_kernel
 from cnnlab.viewers.feature_maps import feature_map_explorer
+from cnnlab.viewers.occlusion import occlusion_explorer
 from cnnlab.viewers.pooling import pooling_explorer, shift_explorer
 from cnnlab.viewers.training import epoch_explorer, probability_explorer
 
 __all__ = ["CUSTOM", "convolution_explorer", "epoch_explorer", "feature_map_explorer",
-           "parse_kernel", "pooling_explorer", "probability_explorer", "shift_explorer"]
+           "occlusion_explorer", "parse_kernel", "pooling_explorer", "probability_explorer",
+           "shift_explorer"]

@@ -1,0 +1,360 @@
+"""Occlusion sensitivity: what the prediction loses when part of the image is hidden.
+
+Zeiler & Fergus (2014), "Visualizing and Understanding Convolutional Networks",
+section 4.2 (figure 7): a gray square slides over the image and, for every
+position of the square, one records the probability of the correct class and
+the total activation of the strongest feature map of a layer. Where hiding the
+pixels makes the probability drop, the network was looking.
+
+:func:`occlusion_loop` hides one patch position at a time (read it);
+:func:`occlusion` computes the same maps with thousands of occluded copies per
+``predict`` (use it). :func:`patch_corners` gives the grid, :func:`upsample`
+brings a map back to the image's pixels.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, replace
+from numbers import Real
+
+import numpy as np
+
+from cnnlab.checks import check_images, check_int, check_labels
+from cnnlab.features import _layer
+
+# Upper bound on one chunk of occluded copies plus their feature maps, in bytes:
+# Keras batches inside predict, but the copies and the maps of one chunk live in
+# numpy at once. 64 MiB is ~20,000 MNIST copies without a layer, ~700 with conv1.
+_CHUNK_BYTES = 64 * 2**20
+
+# Probes (model output and one layer's output) by model and layer name; a new
+# sub-model per call would make Keras trace a new predict function every time.
+_PROBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class OcclusionResult:
+    """What hiding each patch position did to each image.
+
+    Attributes
+    ----------
+    probability : ndarray, shape (N, H', W'), float32
+        The model's output ``class_index`` with the patch at each position
+        (``[n, a, b]``: corner ``(a * stride, b * stride)``).
+    activation : ndarray, shape (N, H', W'), float32, or None
+        The total activation (sum over all units) of feature map ``channel`` of
+        ``layer`` with the patch at each position; None without a layer.
+    baseline_probability, baseline_activation : ndarray, shape (N,), float32
+        The same on the unoccluded images (activation None without a layer).
+    class_index, channel : ndarray, shape (N,), int64
+        The class recorded, and the strongest map on the unoccluded image
+        (None without a layer).
+    layer : str or None
+    patch, stride, value, image_size
+        The arguments, and (H, W), for :func:`upsample`.
+    """
+
+    probability: np.ndarray
+    activation: np.ndarray | None
+    baseline_probability: np.ndarray
+    baseline_activation: np.ndarray | None
+    class_index: np.ndarray
+    channel: np.ndarray | None
+    layer: str | None
+    patch: int
+    stride: int
+    value: float
+    image_size: tuple[int, int]
+
+
+def patch_corners(size: int, patch: int, stride: int) -> np.ndarray:
+    """Top-left coordinates of the patch along one axis.
+
+    The bottom rows (right columns) left over when ``stride`` does not divide
+    ``size - patch`` are never hidden.
+
+    Parameters
+    ----------
+    size : int
+        Image height or width.
+    patch, stride : int
+
+    Returns
+    -------
+    ndarray, shape ((size - patch) // stride + 1,), int64
+        ``0, stride, 2 * stride, ...`` while the patch fits inside the image.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For non-int arguments, values below 1 or a patch larger than ``size``.
+    """
+    size = check_int("size", size, 1)
+    patch = check_int("patch", patch, 1)
+    stride = check_int("stride", stride, 1)
+    if patch > size:
+        raise ValueError(f"patch ({patch}) is larger than the image ({size} pixels).")
+    return np.arange(0, size - patch + 1, stride, dtype=np.int64)
+
+
+def _total(maps: np.ndarray) -> np.ndarray:
+    """Sum over the units of each map, axes 1 and 2: the paper's "total activation"."""
+    # float64: 576 units summed in float32 would lose the last digits.
+    return maps.sum(axis=(1, 2), dtype=np.float64)
+
+
+def _cover(size: int, corners: np.ndarray, patch: int) -> np.ndarray:
+    """cover[a, y] is True where the patch with corner ``corners[a]`` covers pixel y."""
+    pixels = np.arange(size)
+    return (pixels >= corners[:, None]) & (pixels < corners[:, None] + patch)
+
+
+def _probe(model, layer):
+    """A sub-model returning the model's output and, if asked, ``layer``'s output."""
+    if layer is None:
+        return model
+    import keras
+
+    cache = _PROBES.setdefault(model, {})
+    if layer.name not in cache:
+        cache[layer.name] = keras.Model(model.inputs, [model.outputs[0], layer.output])
+    return cache[layer.name]
+
+
+def _check_args(model, images, class_index, patch, stride, value, layer, batch_size):
+    import keras
+
+    images = check_images(images, unit_range=True)
+    expected = tuple(model.inputs[0].shape[1:])
+    if len(expected) != 3 or any(e is not None and e != g for e, g in
+                                  zip(expected, images.shape[1:], strict=True)):
+        raise ValueError(f"images must have shape (N, {', '.join(map(str, expected))}) for "
+                         f"model {model.name!r}, got {images.shape}.")
+    height, width = images.shape[1:3]
+    patch = check_int("patch", patch, 1)
+    stride = check_int("stride", stride, 1)
+    if patch > min(height, width):
+        raise ValueError(f"patch ({patch}) is larger than the image ({height} x {width}).")
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"value must be a number in [0, 1], got {type(value).__name__} "
+                        f"{value!r}.")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"value (the patch's gray level) must be in [0, 1], got {value}.")
+    num_classes = int(model.outputs[0].shape[-1])
+    if np.ndim(class_index) == 0:
+        index = check_int("class_index", class_index, 0)
+        if index >= num_classes:
+            raise ValueError(f"class_index must be in 0..{num_classes - 1}, got {index}.")
+        class_index = np.full(len(images), index, dtype=np.int64)
+    else:
+        class_index = check_labels(class_index, len(images), "class_index", num_classes)
+    if layer is not None:
+        layer = _layer(model, layer)
+        if not isinstance(layer, keras.layers.Conv2D):
+            raise ValueError(f"layer must be a Conv2D layer (its feature maps are measured), "
+                             f"got {layer.name!r} ({type(layer).__name__}).")
+    batch_size = check_int("batch_size", batch_size, 1)
+    return (images.astype(np.float32, copy=False), class_index, patch, stride, float(value),
+            layer, batch_size)
+
+
+def _setup(model, *args):
+    """Checked arguments, the patch grid and the unoccluded pass, shared by both versions.
+
+    Returns the result without maps (filled in with ``dataclasses.replace``),
+    the float32 images, the layer object, the probe, the corners and batch size.
+    """
+    images, class_index, patch, stride, value, layer, batch_size = _check_args(
+        model, *args)
+    tops = patch_corners(images.shape[1], patch, stride)
+    lefts = patch_corners(images.shape[2], patch, stride)
+    probe = _probe(model, layer)
+    rows = np.arange(len(images))
+    out = probe.predict(images, batch_size=batch_size, verbose=0)
+    channel = base_activation = None
+    if layer is None:
+        base_probability = np.asarray(out)[rows, class_index]
+    else:
+        base_probability = np.asarray(out[0])[rows, class_index]
+        # "Strongest" by the measure that is reported: the total activation.
+        per_channel = _total(np.asarray(out[1]))
+        channel = per_channel.argmax(axis=1)
+        base_activation = per_channel[rows, channel].astype(np.float32)
+    base = OcclusionResult(
+        None, None, base_probability.astype(np.float32), base_activation, class_index, channel,
+        None if layer is None else layer.name, patch, stride, value, images.shape[1:3])
+    return base, images, layer, probe, tops, lefts, batch_size
+
+
+def _forward(probe, copies, batch_size, class_index, channel, image):
+    """Output ``class_index`` per copy and, with a layer, the total of map ``channel[image]``.
+
+    Without a layer the activations are NaN (``_finish`` drops them).
+    """
+    out = probe.predict(copies, batch_size=batch_size, verbose=0)
+    rows = np.arange(len(copies))
+    if channel is None:
+        return np.asarray(out)[rows, class_index], np.nan
+    maps = np.asarray(out[1])[rows, :, :, channel[image]]
+    return np.asarray(out[0])[rows, class_index], _total(maps)
+
+
+def _finish(base, probability, activation):
+    return replace(base, probability=probability, activation=None if base.layer is None
+                   else activation.astype(np.float32))
+
+
+def occlusion(model, images: np.ndarray, class_index: int | np.ndarray, patch: int = 7,
+              stride: int = 2, value: float = 0.5, layer=None,
+              batch_size: int = 1024) -> OcclusionResult:
+    """Occlusion sensitivity maps, batched (Zeiler & Fergus 2014, section 4.2).
+
+    All N x H' x W' occluded copies are made by broadcasting the images against
+    the patch masks and go through the model in a few large ``predict`` calls,
+    in chunks of at most ``_CHUNK_BYTES`` of copies and feature maps.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A classifier with one output of shape (None, num_classes), e.g. softmax
+        probabilities. Not changed.
+    images : ndarray, shape (N, H, W, C), float32 in [0, 1]
+    class_index : int or array of int, shape (N,)
+        The class whose output is recorded (the true labels, as in the paper).
+    patch : int, default 7
+        Side of the square patch, at most min(H, W).
+    stride : int, default 2
+        Step between two patch positions (see :func:`patch_corners`).
+    value : float, default 0.5
+        Gray level the patch sets every pixel and channel to, in [0, 1].
+    layer : str or keras Conv2D layer, optional
+        Also record, per image, the total activation (sum over its units, as in
+        the paper's figure 7) of the feature map of this layer that has the
+        largest total activation on the unoccluded image.
+    batch_size : int, default 1024
+        Images per forward pass inside ``predict``.
+
+    Returns
+    -------
+    OcclusionResult
+        Maps of shape (N, H', W') with ``H' = (H - patch) // stride + 1`` and
+        ``W' = (W - patch) // stride + 1``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad images (wrong shape for the model, NaN, outside [0, 1]), a patch
+        of 0 or larger than the image, a stride of 0, a value outside [0, 1], a
+        class_index out of range or of the wrong length, an unknown layer or one
+        that is not a Conv2D.
+    """
+    base, images, layer, probe, tops, lefts, batch_size = _setup(
+        model, images, class_index, patch, stride, value, layer, batch_size)
+    n, height, width, _ = images.shape
+    # masks[p] is True inside the patch at position p (row-major over the grid).
+    in_rows, in_cols = _cover(height, tops, patch), _cover(width, lefts, patch)
+    masks = (in_rows[:, None, :, None] & in_cols[None, :, None, :]).reshape(-1, height, width)
+    total = n * len(masks)
+    per_copy = images[0].nbytes
+    if layer is not None:
+        per_copy += int(np.prod(layer.output.shape[1:])) * 4
+    chunk = max(1, _CHUNK_BYTES // per_copy)
+    probability = np.empty((n, len(tops), len(lefts)), dtype=np.float32)
+    activation = np.empty(probability.shape, dtype=np.float64)
+    for start in range(0, total, chunk):
+        # Copy k of the flat range is image k // positions under the patch at k % positions.
+        flat = np.arange(start, min(start + chunk, total))
+        image, position = flat // len(masks), flat % len(masks)
+        copies = np.where(masks[position][..., None], np.float32(value), images[image])
+        where = (image, position // len(lefts), position % len(lefts))
+        probability[where], activation[where] = _forward(
+            probe, copies, batch_size, base.class_index[image], base.channel, image)
+    return _finish(base, probability, activation)
+
+
+def occlusion_loop(model, images: np.ndarray, class_index: int | np.ndarray, patch: int = 7,
+                   stride: int = 2, value: float = 0.5, layer=None,
+                   batch_size: int = 1024) -> OcclusionResult:
+    """Occlusion sensitivity maps, one patch position at a time (reference version).
+
+    The same maps as :func:`occlusion` (Zeiler & Fergus 2014, section 4.2),
+    written to be read: for each position, hide that square in a copy of all
+    images and run one ``predict``.
+
+    Parameters
+    ----------
+    model, images, class_index, patch, stride, value, layer, batch_size
+        As in :func:`occlusion`.
+
+    Returns
+    -------
+    OcclusionResult
+        Maps of shape (N, H', W'), equal to :func:`occlusion`'s up to rounding.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`occlusion`.
+    """
+    base, images, layer, probe, tops, lefts, batch_size = _setup(
+        model, images, class_index, patch, stride, value, layer, batch_size)
+    everyone = np.arange(len(images))
+    probability = np.empty((len(images), len(tops), len(lefts)), dtype=np.float32)
+    activation = np.empty(probability.shape, dtype=np.float64)
+    for a, top in enumerate(tops):
+        for b, left in enumerate(lefts):
+            occluded = images.copy()
+            occluded[:, top:top + patch, left:left + patch, :] = value
+            probability[:, a, b], activation[:, a, b] = _forward(
+                probe, occluded, batch_size, base.class_index, base.channel, everyone)
+    return _finish(base, probability, activation)
+
+
+def upsample(maps: np.ndarray, image_size: tuple[int, int], patch: int,
+             stride: int) -> np.ndarray:
+    """Occlusion maps at the image's resolution, for overlays.
+
+    Each pixel gets the mean of the values of all patch positions whose patch
+    covers it. Pixels that no position covers (the bottom rows and right
+    columns left over when ``stride`` does not divide ``H - patch``) get NaN,
+    which matplotlib draws as transparent.
+
+    Parameters
+    ----------
+    maps : ndarray, shape (N, H', W')
+        E.g. ``OcclusionResult.probability``.
+    image_size : tuple of int
+        (H, W), e.g. ``OcclusionResult.image_size``.
+    patch, stride : int
+        As given to :func:`occlusion`.
+
+    Returns
+    -------
+    ndarray, shape (N, H, W), float32
+
+    Raises
+    ------
+    TypeError, ValueError
+        For maps that are not 3-D or whose grid does not match ``image_size``,
+        ``patch`` and ``stride``.
+    """
+    maps = np.asarray(maps)
+    if not np.issubdtype(maps.dtype, np.number) or maps.ndim != 3:
+        raise ValueError(f"maps must be a numeric array of shape (N, H', W'), got "
+                         f"{maps.dtype} {maps.shape}.")
+    if not (isinstance(image_size, tuple) and len(image_size) == 2):
+        raise TypeError(f"image_size must be a tuple (H, W), got {image_size!r}.")
+    tops = patch_corners(image_size[0], patch, stride)
+    lefts = patch_corners(image_size[1], patch, stride)
+    if maps.shape[1:] != (len(tops), len(lefts)):
+        raise ValueError(f"maps must have shape (N, {len(tops)}, {len(lefts)}) for images of "
+                         f"{image_size} with patch {patch} and stride {stride}, got "
+                         f"{maps.shape}.")
+    # The sum over the positions covering each pixel is two matrix products.
+    cover_rows = _cover(image_size[0], tops, patch).astype(np.float64)      # (H', H)
+    cover_cols = _cover(image_size[1], lefts, patch).astype(np.float64)     # (W', W)
+    total = np.einsum("ay,nab,bx->nyx", cover_rows, maps.astype(np.float64), cover_cols)
+    count = np.outer(cover_rows.sum(axis=0), cover_cols.sum(axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan).astype(np.float32)

@@ -1,0 +1,65 @@
+"""Chapter 5's occlusion explorer: slide a gray patch over a digit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from cnnlab.plotting import show_image
+from cnnlab.viewers._common import check_digits
+from cnnlab.widgets import Control, Explorer
+
+
+def occlusion_explorer(model, images: np.ndarray, labels: np.ndarray, layer: str = "conv2",
+                       static_digits: Sequence[int] = (0, 1, 2, 3)) -> Explorer:
+    """A digit, a patch size and a stride; the occlusion maps of the true class.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A trained classifier with a convolution layer named ``layer``.
+    images, labels
+        As :func:`cnnlab.viewers.pooling_explorer`.
+    layer : str, default 'conv2'
+        Whose strongest feature map is also recorded.
+    static_digits : sequence of int
+
+    Returns
+    -------
+    Explorer
+        Three panels: the digit, the probability of its class with the patch
+        centred on each pixel (averaged over the patch positions covering it),
+        and the total activation of the layer's strongest feature map.
+    """
+    from cnnlab.explain.occlusion import occlusion, upsample
+
+    labels = check_digits(images, labels, static_digits)
+
+    def render(digit, patch, stride):
+        result = occlusion(model, images[digit:digit + 1], labels[digit:digit + 1],
+                           patch=patch, stride=stride, layer=layer)
+        size = result.image_size
+        probability = upsample(result.probability, size, patch, stride)[0]
+        activation = upsample(result.activation, size, patch, stride)[0]
+        fig, axes = plt.subplots(1, 3, figsize=(9, 3.0))
+        show_image(images[digit], ax=axes[0], vmin=0, vmax=1,
+                   title=f"digit (label {labels[digit]}), {patch}x{patch} patch")
+        axes[0].add_patch(plt.Rectangle((-0.5, -0.5), patch, patch, fill=True,
+                                        color="0.5", alpha=0.8))
+        show_image(probability, ax=axes[1], cmap="viridis", vmin=0, vmax=1, colorbar=True,
+                   title=f"p(class {labels[digit]}) with the patch here")
+        show_image(activation, ax=axes[2], cmap="magma", colorbar=True,
+                   title=f"{layer} map {result.channel[0]}: total activation")
+        fig.tight_layout()
+        return fig
+
+    return Explorer(
+        render,
+        [Control("digit", list(static_digits), label="test digit",
+                 live=range(images.shape[0])),
+         Control("patch", [5, 7, 9], label="patch (px)", live=list(range(3, 15))),
+         Control("stride", [1, 2, 3], live=[1, 2, 3, 4])],
+        title="Occlusion: hide part of a digit",
+    )
