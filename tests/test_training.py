@@ -360,3 +360,50 @@ def test_macro_f1_of_always_wrong_predictions_is_zero(rng):
 def test_macro_f1_rejects_bad_input(labels, predicted, error, match):
     with pytest.raises(error, match=match):
         training.macro_f1(labels, predicted)
+
+
+# -- weight snapshots and linear probes ----------------------------------------------------
+
+
+def test_keep_weights_stores_a_copy_per_epoch():
+    images, labels = _problem(n=64)
+    model = _tiny_model()
+    run = training.train(model, images, labels, optimizer=keras.optimizers.Adam(1e-2),
+                         epochs=3, batch_size=16, keep_weights=True, verbose=0)
+    assert len(run.weights) == 3
+    for got, want in zip(run.weights[-1], model.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)           # the last snapshot is the end state
+    assert not np.array_equal(run.weights[0][0], run.weights[-1][0])   # they are copies
+    plain = training.train(_tiny_model(), images, labels, optimizer=keras.optimizers.Adam(1e-2),
+                           epochs=1, batch_size=16, verbose=0)
+    assert plain.weights == []
+
+
+def test_linear_probe_separates_separable_features(rng):
+    labels = rng.integers(0, 10, 4000)
+    features = np.eye(10)[labels] * 3 + 0.1 * rng.normal(size=(4000, 10))  # one-hot + noise
+    accuracy = training.linear_probe(features[:3000], labels[:3000], features[3000:],
+                                     labels[3000:], epochs=20)
+    assert accuracy > 0.95
+    noise = rng.normal(size=(4000, 10))                                    # nothing to learn
+    chance = training.linear_probe(noise[:3000], labels[:3000], noise[3000:], labels[3000:],
+                                   epochs=20)
+    assert chance < 0.2
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "match"),
+    [
+        ((np.zeros((4, 3)), np.zeros(4, int), np.zeros((2, 5)), np.zeros(2, int)), ValueError,
+         r"train and test features differ in size: 3 and 5"),
+        ((np.zeros((4, 3)), np.zeros(3, int), np.zeros((2, 3)), np.zeros(2, int)), ValueError,
+         r"train_labels must have shape \(4,\)"),
+        ((np.zeros((4, 3)), np.zeros(4, int), np.zeros((2, 3)), np.full(2, 10)), ValueError,
+         r"test_labels must be in 0..9"),
+        ((np.zeros((4, 3)), np.zeros(4), np.zeros((2, 3)), np.zeros(2, int)), TypeError,
+         r"train_labels must be integers"),
+    ],
+)
+def test_linear_probe_rejects_bad_input(args, error, match):
+    with pytest.raises(error, match=match):
+        training.linear_probe(*args)

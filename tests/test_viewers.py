@@ -333,3 +333,18 @@ def test_feature_map_explorer_rejects_a_missing_channel_and_layer(digits, tiny_m
     with pytest.raises(ValueError, match="unknown layer 'nope'"):
         viewers.feature_map_explorer(tiny_model, images, labels, layers=("nope",),
                                      static_digits=(0,))
+
+
+def test_occlusion_explorer_draws_the_occlusion_maps(digits, tiny_model):
+    from cnnlab.explain.occlusion import occlusion, upsample
+
+    images, labels = digits
+    explorer = viewers.occlusion_explorer(tiny_model, images, labels, layer="conv2",
+                                          static_digits=(0,))
+    assert [c.name for c in explorer.controls] == ["digit", "patch", "stride"]
+    fig = explorer.render(digit=0, patch=7, stride=3)
+    result = occlusion(tiny_model, images[:1], labels[:1], patch=7, stride=3, layer="conv2")
+    want = upsample(result.probability, result.image_size, 7, 3)[0]
+    np.testing.assert_allclose(np.ma.filled(_panel(fig, 1), np.nan), want, atol=1e-6)
+    assert f"map {result.channel[0]}" in fig.axes[3].get_title() or \
+        f"map {result.channel[0]}" in fig.axes[2].get_title()
