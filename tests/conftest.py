@@ -23,6 +23,19 @@ def _close_figures():
 
 
 @pytest.fixture
+def restore_global_state(monkeypatch):
+    """Undo what set_seed does to the process: environment variables, op determinism."""
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    monkeypatch.delenv("TF_DETERMINISTIC_OPS", raising=False)
+    from tensorflow.python.framework import config as tf_config
+
+    was_deterministic = tf_config.is_op_determinism_enabled()
+    yield
+    if not was_deterministic:
+        tf_config.disable_op_determinism()
+
+
+@pytest.fixture
 def rng():
     """A seeded numpy Generator for tiny synthetic inputs."""
     return np.random.default_rng(12345)

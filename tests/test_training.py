@@ -13,17 +13,8 @@ N_IMAGES = 200
 EPOCHS = 3
 
 
-@pytest.fixture(autouse=True)
-def _restore_global_state(monkeypatch):
-    """set_seed writes environment variables and switches on op determinism: undo both."""
-    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
-    monkeypatch.delenv("TF_DETERMINISTIC_OPS", raising=False)
-    from tensorflow.python.framework import config as tf_config
-
-    was_deterministic = tf_config.is_op_determinism_enabled()
-    yield
-    if not was_deterministic:
-        tf_config.disable_op_determinism()
+# set_seed writes environment variables and switches on op determinism: undo both.
+pytestmark = pytest.mark.usefixtures("restore_global_state")
 
 
 def _tiny_model():

@@ -11,19 +11,8 @@ import pytest
 import cnnlab.data
 from cnnlab import training, zoo
 
-
-@pytest.fixture(autouse=True)
-def _restore_global_state(monkeypatch):
-    """reproduce() calls set_seed, which writes environment variables and switches on op
-    determinism: undo both."""
-    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
-    monkeypatch.delenv("TF_DETERMINISTIC_OPS", raising=False)
-    from tensorflow.python.framework import config as tf_config
-
-    was_deterministic = tf_config.is_op_determinism_enabled()
-    yield
-    if not was_deterministic:
-        tf_config.disable_op_determinism()
+# set_seed writes environment variables and switches on op determinism: undo both.
+pytestmark = pytest.mark.usefixtures("restore_global_state")
 
 
 # -- names --------------------------------------------------------------------------------

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+from cnnlab.widgets import Control
 
 
 def check_digits(images, labels, static_digits):
@@ -18,3 +22,8 @@ def check_digits(images, labels, static_digits):
     if bad:
         raise ValueError(f"static_digits {bad} out of range for {images.shape[0]} images.")
     return labels
+
+
+def digit_control(static_digits: Sequence[int], n: int) -> Control:
+    """The "test digit" control: a few digits on the site, any of the ``n`` live."""
+    return Control("digit", list(static_digits), label="test digit", live=range(n))

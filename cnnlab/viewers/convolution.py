@@ -10,7 +10,7 @@ from matplotlib.patches import Rectangle
 
 from cnnlab import reference
 from cnnlab.plotting import show_image
-from cnnlab.viewers._common import check_digits
+from cnnlab.viewers._common import check_digits, digit_control
 from cnnlab.widgets import Control, Explorer
 
 CUSTOM = "custom (type below)"
@@ -112,8 +112,7 @@ def convolution_explorer(images: np.ndarray, labels: np.ndarray,
                    placeholder="3 rows of 3 numbers, rows separated by ;")
     return Explorer(
         render,
-        [Control("digit", list(static_digits), label="test digit",
-                 live=range(images.shape[0])),
+        [digit_control(static_digits, images.shape[0]),
          Control("kernel", names, live=[*names, CUSTOM]),
          Control("stride", [1, 2], live=[1, 2, 3]),
          Control("padding", ["valid", "same"])],

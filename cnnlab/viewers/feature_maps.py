@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from cnnlab.plotting import show_image
-from cnnlab.viewers._common import check_digits
+from cnnlab.viewers._common import check_digits, digit_control
 from cnnlab.widgets import Control, Explorer
 
 
@@ -60,8 +60,7 @@ def feature_map_explorer(model, images: np.ndarray, labels: np.ndarray,
 
     return Explorer(
         render,
-        [Control("digit", list(static_digits), label="test digit",
-                 live=range(images.shape[0])),
+        [digit_control(static_digits, images.shape[0]),
          Control("layer", list(layers)),
          Control("channel", list(static_channels), live=range(most))],
         title="Feature maps of the trained network",

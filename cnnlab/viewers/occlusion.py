@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from cnnlab.plotting import show_image
-from cnnlab.viewers._common import check_digits
+from cnnlab.viewers._common import check_digits, digit_control
 from cnnlab.widgets import Control, Explorer
 
 
@@ -57,8 +57,7 @@ def occlusion_explorer(model, images: np.ndarray, labels: np.ndarray, layer: str
 
     return Explorer(
         render,
-        [Control("digit", list(static_digits), label="test digit",
-                 live=range(images.shape[0])),
+        [digit_control(static_digits, images.shape[0]),
          Control("patch", [5, 7, 9], label="patch (px)", live=list(range(3, 15))),
          Control("stride", [1, 2, 3], live=[1, 2, 3, 4])],
         title="Occlusion: hide part of a digit",

@@ -9,7 +9,7 @@ import numpy as np
 
 from cnnlab import reference
 from cnnlab.plotting import show_image
-from cnnlab.viewers._common import check_digits
+from cnnlab.viewers._common import check_digits, digit_control
 from cnnlab.widgets import Control, Explorer
 
 
@@ -52,8 +52,7 @@ def pooling_explorer(images: np.ndarray, labels: np.ndarray,
 
     return Explorer(
         render,
-        [Control("digit", list(static_digits), label="test digit",
-                 live=range(images.shape[0])),
+        [digit_control(static_digits, images.shape[0]),
          Control("window", [2, 3], live=[2, 3, 4, 5]),
          Control("stride", [1, 2, 3], live=[1, 2, 3, 4])],
         title="Pool a digit",
@@ -111,8 +110,7 @@ def shift_explorer(model, images: np.ndarray, labels: np.ndarray, layer: str = "
 
     return Explorer(
         render,
-        [Control("digit", list(static_digits), label="test digit",
-                 live=range(images.shape[0])),
+        [digit_control(static_digits, images.shape[0]),
          Control("shift", [0, 1, 2, 3], label="shift (px)", live=list(range(8))),
          Control("pooling", list(pools))],
         title="Shift a digit: does the feature map notice?",

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from cnnlab.plotting import show_image
-from cnnlab.viewers._common import check_digits
+from cnnlab.viewers._common import check_digits, digit_control
 from cnnlab.widgets import Control, Explorer
 
 
@@ -45,8 +45,7 @@ def probability_explorer(model, images: np.ndarray, labels: np.ndarray,
 
     return Explorer(
         render,
-        [Control("digit", list(static_digits), label="test digit",
-                 live=range(images.shape[0]))],
+        [digit_control(static_digits, images.shape[0])],
         title="What does the network say?",
     )
 
