@@ -1,0 +1,113 @@
+"""Class activation maps (Zhou et al. 2016), for networks that end in global pooling.
+
+The note "CNN-GAP for MNIST" writes them as (its equations, numbered here):
+
+    F_k = 1/(XY) sum_{x,y} f_k(x, y)        (6.1)  global average pooling
+    S_c = sum_k w_k^c F_k  (+ b_c)          (6.2)  the class score before softmax
+    M_c(x, y) = sum_k w_k^c f_k(x, y)       (6.3)  the class activation map
+
+so that ``mean over (x, y) of M_c + b_c = S_c``: the map spreads the class
+score over the positions of the last convolution. That needs global average
+pooling right before the last dense layer; a network ending in several dense
+layers (the Keras example CNN) has no such map, and Grad-CAM is the way there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnlab.checks import check_images, check_int
+
+
+def _cam_parts(model):
+    """The layer feeding the global pooling, and the dense layer after it.
+
+    Raises ValueError (with the reason and the way out) for other architectures.
+    """
+    import keras
+
+    layers = model.layers
+    if len(layers) < 3 or not isinstance(layers[-2], keras.layers.GlobalAveragePooling2D) \
+            or not isinstance(layers[-1], keras.layers.Dense):
+        names = [f"{layer.name} ({type(layer).__name__})" for layer in layers[-4:]]
+        raise ValueError(
+            f"CAM needs global average pooling right before the last (dense) layer, so that "
+            f"each class score is a weighted mean of the last feature maps (eq. 6.2); model "
+            f"{model.name!r} ends with {names}. Use Grad-CAM for such a model."
+        )
+    return layers[-3], layers[-1]
+
+
+def class_activation_maps(model, images: np.ndarray,
+                          class_index: int | np.ndarray | None = None) -> np.ndarray:
+    """Class activation maps M_c (eq. 6.3) of a global-average-pooling network.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Ends with ... -> last feature maps -> GlobalAveragePooling2D -> Dense
+        (e.g. :func:`cnnlab.models.gap_cnn`). Not changed.
+    images : ndarray, shape (N, H, W, C), float32 in [0, 1]
+    class_index : int, ndarray of shape (N,), or None
+        The class of each map; None gives the maps of every class.
+
+    Returns
+    -------
+    ndarray, float32
+        Shape (N, h, w) for one class per image, (N, K, h, w) for all K classes,
+        at the resolution of the last feature maps (14x14 for ``gap_cnn``);
+        raw (not normalised), so that ``maps.mean(axis=(-2, -1)) + bias`` is the
+        class score before softmax.
+
+    Raises
+    ------
+    ValueError
+        If the model does not end in global average pooling and one dense layer
+        (use Grad-CAM), or for bad images or class indices.
+    TypeError
+        For non-integer class indices or non-float images.
+    """
+    import keras
+
+    from cnnlab.features import feature_maps
+
+    last, dense = _cam_parts(model)
+    images = check_images(images, unit_range=True)
+    weights = keras.ops.convert_to_numpy(dense.kernel)               # (K_features, classes)
+    n_classes = weights.shape[1]
+    maps = feature_maps(model, [last], images)[last.name]            # (N, h, w, K_features)
+    all_classes = np.einsum("nxyk,kc->ncxy", maps, weights)           # eq. (6.3), every c
+    if class_index is None:
+        return all_classes.astype(np.float32)
+    if np.ndim(class_index) == 0:
+        class_index = np.full(len(images), check_int("class_index", class_index, 0))
+    class_index = np.asarray(class_index)
+    if not np.issubdtype(class_index.dtype, np.integer):
+        raise TypeError(f"class_index must be integers, got dtype {class_index.dtype}.")
+    if class_index.shape != (len(images),):
+        raise ValueError(f"class_index must be an int or have shape ({len(images)},), got "
+                         f"shape {class_index.shape}.")
+    if class_index.min() < 0 or class_index.max() >= n_classes:
+        raise ValueError(f"class_index must be in 0..{n_classes - 1}, got "
+                         f"[{class_index.min()}, {class_index.max()}].")
+    return all_classes[np.arange(len(images)), class_index].astype(np.float32)
+
+
+def class_scores(model, images: np.ndarray) -> np.ndarray:
+    """The class scores S_c before softmax (eq. 6.2), from the maps: mean of M_c plus b_c.
+
+    Parameters
+    ----------
+    model, images
+        As :func:`class_activation_maps`.
+
+    Returns
+    -------
+    ndarray, shape (N, classes), float32
+    """
+    import keras
+
+    _, dense = _cam_parts(model)
+    bias = (keras.ops.convert_to_numpy(dense.bias) if dense.use_bias
+            else np.zeros(dense.units, dtype=np.float32))
+    return class_activation_maps(model, images).mean(axis=(2, 3)) + bias

@@ -1,0 +1,101 @@
+"""Tests for cnnlab.explain.cam: the CAM identity, the maps by hand, and refusals."""
+
+import keras
+import numpy as np
+import pytest
+
+from cnnlab.explain.cam import class_activation_maps, class_scores
+
+
+@pytest.fixture(scope="module")
+def gap_model():
+    keras.utils.set_random_seed(3)
+    return keras.Sequential([
+        keras.Input((12, 12, 1)),
+        keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv1"),
+        keras.layers.MaxPooling2D(2, name="pool"),
+        keras.layers.Conv2D(5, 3, padding="same", activation="relu", name="conv2"),
+        keras.layers.GlobalAveragePooling2D(name="gap"),
+        keras.layers.Dense(3, activation="softmax", name="predictions"),
+    ], name="tiny_gap")
+
+
+@pytest.fixture
+def images(rng):
+    return rng.random((6, 12, 12, 1), dtype=np.float32)
+
+
+def test_mean_of_the_map_plus_bias_is_the_logit(gap_model, images):
+    # Independent: log-probabilities differ from the logits by one constant per image.
+    scores = class_scores(gap_model, images)
+    log_p = np.log(gap_model.predict(images, verbose=0))
+    np.testing.assert_allclose(scores - scores[:, :1], log_p - log_p[:, :1], atol=1e-4)
+    # And directly: the dense layer applied to the pooled features, without softmax.
+    pooled = keras.Model(gap_model.inputs, gap_model.get_layer("gap").output).predict(
+        images, verbose=0)
+    kernel, bias = gap_model.get_layer("predictions").get_weights()
+    np.testing.assert_allclose(scores, pooled @ kernel + bias, atol=1e-5)
+
+
+def test_maps_by_hand(gap_model, images):
+    conv2 = keras.Model(gap_model.inputs, gap_model.get_layer("conv2").output).predict(
+        images, verbose=0)
+    kernel = gap_model.get_layer("predictions").get_weights()[0]
+    want = np.stack([sum(kernel[k, c] * conv2[..., k] for k in range(5)) for c in range(3)],
+                    axis=1)
+    all_maps = class_activation_maps(gap_model, images)
+    assert all_maps.shape == (6, 3, 6, 6)
+    np.testing.assert_allclose(all_maps, want, atol=1e-5)
+    picked = class_activation_maps(gap_model, images, np.array([0, 1, 2, 0, 1, 2]))
+    np.testing.assert_allclose(picked, want[np.arange(6), [0, 1, 2, 0, 1, 2]], atol=1e-5)
+    np.testing.assert_allclose(class_activation_maps(gap_model, images, 2), want[:, 2],
+                               atol=1e-5)
+
+
+def test_model_unchanged(gap_model, images):
+    before = [w.copy() for w in gap_model.get_weights()]
+    class_activation_maps(gap_model, images)
+    for a, b in zip(before, gap_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_model_without_global_pooling_is_refused_with_the_reason(images):
+    from cnnlab.models import keras_example_cnn
+
+    with pytest.raises(ValueError, match=r"CAM needs global average pooling right before the "
+                                         r"last \(dense\) layer.*Use Grad-CAM"):
+        class_activation_maps(keras_example_cnn(), np.zeros((1, 28, 28, 1), np.float32))
+
+
+@pytest.mark.parametrize(
+    ("class_index", "imgs", "error", "match"),
+    [
+        (3, None, ValueError, r"class_index must be in 0..2"),
+        (-1, None, ValueError, r"class_index must be at least 0"),
+        (np.array([0, 1]), None, ValueError, r"class_index must be an int or have shape \(6,\)"),
+        (np.zeros(6), None, TypeError, r"class_index must be integers"),
+        (0, np.full((2, 12, 12, 1), np.nan, np.float32), ValueError, r"images contain NaN"),
+        (0, np.zeros((2, 12, 12)), ValueError, r"images must have shape"),
+    ],
+)
+def test_bad_input(gap_model, images, class_index, imgs, error, match):
+    with pytest.raises(error, match=match):
+        class_activation_maps(gap_model, images if imgs is None else imgs, class_index)
+
+
+def test_trained_gap_cnn_identity_on_mnist():
+    from cnnlab import zoo
+    from cnnlab.data import load_mnist
+
+    model = zoo.load("gap_cnn")
+    (_, _), (x_test, y_test) = load_mnist()
+    digits = x_test[:50]
+    scores = class_scores(model, digits)
+    log_p = np.log(np.clip(model.predict(digits, verbose=0), 1e-30, 1))
+    # Compare where both are well conditioned: the top three classes of each digit.
+    top = np.argsort(-scores, axis=1)[:, :3]
+    rows = np.arange(50)[:, None]
+    np.testing.assert_allclose(scores[rows, top] - scores[rows, top[:, :1]],
+                               log_p[rows, top] - log_p[rows, top[:, :1]], atol=1e-3)
+    assert (scores.argmax(axis=1) == model.predict(digits, verbose=0).argmax(axis=1)).all()
+    assert class_activation_maps(model, digits[:2], y_test[:2]).shape == (2, 14, 14)
