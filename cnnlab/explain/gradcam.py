@@ -1,0 +1,112 @@
+"""Grad-CAM (Selvaraju et al. 2017) on any convolution layer, from the logit or the softmax.
+
+Equations (1)-(3) of the JSAI 2019 paper on the learning process (after
+Selvaraju et al.), for class c and feature maps A^k of the chosen layer:
+
+    alpha_k^c = 1/Z sum_{i,j} dy^c / dA^k_ij          (7.1)  weight of map k
+    L^c       = ReLU( sum_k alpha_k^c A^k )           (7.2)  the map
+
+The paper's finding: with y^c the class probability after softmax, the
+gradient vanishes once the output saturates (p -> 1) and the map is empty;
+differentiating the score *before* the softmax (its eq. 4, the logit) does
+not. ``score='logit'`` (the default) does that, ``score='softmax'`` the usual.
+
+The model is never changed: the logit is computed from the input of its last
+dense layer with that layer's own weights.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from cnnlab.checks import check_images, check_int
+
+
+def _parts(model, layer):
+    import keras
+
+    from cnnlab.features import _layer
+
+    picked = _layer(model, layer)
+    if not isinstance(picked, keras.layers.Conv2D):
+        convs = [c.name for c in model.layers if isinstance(c, keras.layers.Conv2D)]
+        raise ValueError(
+            f"layer must be a Conv2D layer, got {picked.name!r} ({type(picked).__name__}); "
+            f"the conv layers of model {model.name!r} are {convs}."
+        )
+    last = model.layers[-1]
+    if not isinstance(last, keras.layers.Dense):
+        raise ValueError(f"the model's last layer must be a Dense layer (the classifier), "
+                         f"got {last.name!r} ({type(last).__name__}).")
+    return picked, last
+
+
+def grad_cam(model, images: np.ndarray, layer, class_index: int | np.ndarray,
+             score: Literal["logit", "softmax"] = "logit") -> np.ndarray:
+    """Grad-CAM heatmaps, eqs. (7.1)-(7.2), batched.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A classifier whose last layer is Dense (softmax or linear). Not changed.
+    images : ndarray, shape (N, H, W, C), float32 in [0, 1]
+    layer : str or keras Conv2D layer
+        Whose feature maps A^k are weighted.
+    class_index : int or ndarray of shape (N,)
+        The class explained for each image.
+    score : {'logit', 'softmax'}, default 'logit'
+        Differentiate the score before the softmax (the fix of eq. 4) or the
+        probability after it (the usual Grad-CAM on a softmax model).
+
+    Returns
+    -------
+    ndarray, shape (N, h, w), float32
+        The maps at the layer's resolution, after the ReLU and *not* normalised
+        (normalise for display; an all-zero map is an "empty" map).
+
+    Raises
+    ------
+    ValueError
+        For an unknown or non-convolution layer, a model not ending in a Dense
+        layer, an unknown score, class indices out of range, or bad images.
+    TypeError
+        For non-integer class indices or non-float images.
+    """
+    import keras
+    import tensorflow as tf
+
+    picked, last = _parts(model, layer)
+    if score not in ("logit", "softmax"):
+        raise ValueError(f"score must be 'logit' or 'softmax', got {score!r}.")
+    images = check_images(images, unit_range=True)
+    n_classes = last.units
+    if np.ndim(class_index) == 0:
+        class_index = np.full(len(images), check_int("class_index", class_index, 0))
+    class_index = np.asarray(class_index)
+    if not np.issubdtype(class_index.dtype, np.integer):
+        raise TypeError(f"class_index must be integers, got dtype {class_index.dtype}.")
+    if class_index.shape != (len(images),):
+        raise ValueError(f"class_index must be an int or have shape ({len(images)},), got "
+                         f"shape {class_index.shape}.")
+    if class_index.min() < 0 or class_index.max() >= n_classes:
+        raise ValueError(f"class_index must be in 0..{n_classes - 1}, got "
+                         f"[{class_index.min()}, {class_index.max()}].")
+
+    # One sub-model gives the feature maps and the input of the last dense layer;
+    # the logit is that input times the layer's kernel plus its bias.
+    probe = keras.Model(model.inputs, [picked.output, last.input])
+    kernel = tf.convert_to_tensor(keras.ops.convert_to_numpy(last.kernel))
+    bias = tf.convert_to_tensor(keras.ops.convert_to_numpy(last.bias) if last.use_bias
+                                else np.zeros(n_classes, np.float32))
+    x = tf.convert_to_tensor(images)
+    with tf.GradientTape() as tape:
+        maps, hidden = probe(x, training=False)
+        logits = tf.matmul(hidden, kernel) + bias
+        outputs = logits if score == "logit" else tf.nn.softmax(logits)
+        picked_scores = tf.gather(outputs, class_index, axis=1, batch_dims=1)
+    grads = tape.gradient(picked_scores, maps)                          # dy^c / dA^k_ij
+    alpha = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)           # eq. (7.1)
+    heat = tf.nn.relu(tf.reduce_sum(alpha * maps, axis=-1))             # eq. (7.2)
+    return heat.numpy().astype(np.float32)

@@ -1,0 +1,87 @@
+"""Tests for cnnlab.explain.gradcam: CAM on a GAP network, saturation, refusals."""
+
+import keras
+import numpy as np
+import pytest
+
+from cnnlab.explain.cam import class_activation_maps
+from cnnlab.explain.gradcam import grad_cam
+
+
+@pytest.fixture(scope="module")
+def gap_model():
+    keras.utils.set_random_seed(5)
+    return keras.Sequential([
+        keras.Input((12, 12, 1)),
+        keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv1"),
+        keras.layers.MaxPooling2D(2, name="pool"),
+        keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="conv2"),
+        keras.layers.GlobalAveragePooling2D(name="gap"),
+        keras.layers.Dense(3, activation="softmax", name="predictions"),
+    ], name="tiny_gap")
+
+
+@pytest.fixture
+def images(rng):
+    return rng.random((5, 12, 12, 1), dtype=np.float32)
+
+
+@pytest.mark.parametrize("c", [0, 1, 2])
+def test_on_a_gap_network_grad_cam_is_relu_cam_over_hw(gap_model, images, c):
+    # d S_c / d A_k(x, y) = w_k^c / (H W), so alpha_k = w_k^c / (H W): Grad-CAM = ReLU(M_c) / (H W).
+    heat = grad_cam(gap_model, images, "conv2", c)
+    cam = class_activation_maps(gap_model, images, c)
+    assert heat.shape == (5, 6, 6)
+    np.testing.assert_allclose(heat, np.maximum(cam, 0) / 36, atol=1e-6)
+
+
+def test_batched_equals_one_at_a_time(gap_model, images):
+    classes = np.array([0, 2, 1, 1, 0])
+    together = grad_cam(gap_model, images, "conv1", classes, score="softmax")
+    for n in range(5):
+        alone = grad_cam(gap_model, images[n:n + 1], "conv1", int(classes[n]), score="softmax")
+        np.testing.assert_allclose(together[n], alone[0], atol=1e-6)
+
+
+def test_softmax_maps_vanish_at_a_saturated_output_and_logit_maps_do_not():
+    from cnnlab import zoo
+    from cnnlab.data import load_mnist
+
+    model = zoo.load("keras_example_cnn")
+    (_, _), (x_test, y_test) = load_mnist()
+    p = model.predict(x_test[:200], verbose=0)
+    saturated = np.flatnonzero(p[np.arange(200), y_test[:200]] > 1 - 1e-6)[:5]
+    assert len(saturated) == 5
+    digits, labels = x_test[saturated], y_test[saturated]
+    soft = grad_cam(model, digits, "conv2", labels, score="softmax")
+    logit = grad_cam(model, digits, "conv2", labels, score="logit")
+    assert (logit.max(axis=(1, 2)) > 0).all()
+    assert (soft.max(axis=(1, 2)) < 1e-4 * logit.max(axis=(1, 2))).all()
+
+
+def test_model_unchanged(gap_model, images):
+    before = [w.copy() for w in gap_model.get_weights()]
+    n_layers = len(gap_model.layers)
+    grad_cam(gap_model, images, "conv2", 1, score="softmax")
+    assert len(gap_model.layers) == n_layers
+    for a, b in zip(before, gap_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"layer": "nope"}, ValueError, r"unknown layer 'nope'"),
+        ({"layer": "pool"}, ValueError, r"layer must be a Conv2D layer, got 'pool'"),
+        ({"class_index": 3}, ValueError, r"class_index must be in 0..2"),
+        ({"class_index": np.array([0, 1])}, ValueError, r"class_index must be an int or have"),
+        ({"class_index": np.zeros(5)}, TypeError, r"class_index must be integers"),
+        ({"score": "probability"}, ValueError, r"score must be 'logit' or 'softmax'"),
+        ({"images": np.full((2, 12, 12, 1), np.nan, np.float32)}, ValueError, r"NaN"),
+        ({"images": np.zeros((2, 12, 12))}, ValueError, r"images must have shape"),
+    ],
+)
+def test_bad_input(gap_model, images, kwargs, error, match):
+    args = {"images": images, "layer": "conv2", "class_index": 0} | kwargs
+    with pytest.raises(error, match=match):
+        grad_cam(gap_model, **args)
