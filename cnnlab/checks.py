@@ -79,3 +79,29 @@ def check_labels(labels: Any, n: int, name: str = "labels", num_classes: int = 1
             f"{name} must be in 0..{num_classes - 1}, got [{labels.min()}, {labels.max()}]."
         )
     return labels.astype(np.int64)
+
+
+def check_class_index(class_index: Any, n: int, num_classes: int) -> np.ndarray:
+    """A class per image: an int for all ``n`` images, or ``n`` ints, in 0..num_classes-1.
+
+    Returns
+    -------
+    ndarray, shape (n,), int
+
+    Raises
+    ------
+    TypeError, ValueError
+        For non-integers, a wrong length or values out of range.
+    """
+    if np.ndim(class_index) == 0:
+        class_index = np.full(n, check_int("class_index", class_index, 0))
+    class_index = np.asarray(class_index)
+    if not np.issubdtype(class_index.dtype, np.integer):
+        raise TypeError(f"class_index must be integers, got dtype {class_index.dtype}.")
+    if class_index.shape != (n,):
+        raise ValueError(f"class_index must be an int or have shape ({n},), got "
+                         f"shape {class_index.shape}.")
+    if class_index.min() < 0 or class_index.max() >= num_classes:
+        raise ValueError(f"class_index must be in 0..{num_classes - 1}, got "
+                         f"[{class_index.min()}, {class_index.max()}].")
+    return class_index

@@ -173,3 +173,24 @@ _LABELS = np.array([0, 3, 9, 5], dtype=np.int64)
 def test_check_labels_rejects_bad_input(labels, n, error, match):
     with pytest.raises(error, match=match):
         checks.check_labels(labels, n, name="targets")
+
+
+def test_check_class_index_broadcasts_an_int_and_keeps_arrays():
+    from cnnlab.checks import check_class_index
+
+    np.testing.assert_array_equal(check_class_index(2, 3, 5), [2, 2, 2])
+    np.testing.assert_array_equal(check_class_index(np.array([0, 4, 1]), 3, 5), [0, 4, 1])
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "match"),
+    [(5, ValueError, r"class_index must be in 0..4"), (-1, ValueError, r"at least 0"),
+     (np.array([0, 1]), ValueError, r"class_index must be an int or have shape \(3,\)"),
+     (np.zeros(3), TypeError, r"class_index must be integers"),
+     (1.0, TypeError, r"class_index must be an int")],
+)
+def test_check_class_index_rejects_bad_input(value, error, match):
+    from cnnlab.checks import check_class_index
+
+    with pytest.raises(error, match=match):
+        check_class_index(value, 3, 5)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlab.checks import check_images, check_int
+from cnnlab.checks import check_class_index, check_images
 
 
 def _cam_parts(model):
@@ -79,17 +79,7 @@ def class_activation_maps(model, images: np.ndarray,
     all_classes = np.einsum("nxyk,kc->ncxy", maps, weights)           # eq. (6.3), every c
     if class_index is None:
         return all_classes.astype(np.float32)
-    if np.ndim(class_index) == 0:
-        class_index = np.full(len(images), check_int("class_index", class_index, 0))
-    class_index = np.asarray(class_index)
-    if not np.issubdtype(class_index.dtype, np.integer):
-        raise TypeError(f"class_index must be integers, got dtype {class_index.dtype}.")
-    if class_index.shape != (len(images),):
-        raise ValueError(f"class_index must be an int or have shape ({len(images)},), got "
-                         f"shape {class_index.shape}.")
-    if class_index.min() < 0 or class_index.max() >= n_classes:
-        raise ValueError(f"class_index must be in 0..{n_classes - 1}, got "
-                         f"[{class_index.min()}, {class_index.max()}].")
+    class_index = check_class_index(class_index, len(images), n_classes)
     return all_classes[np.arange(len(images)), class_index].astype(np.float32)
 
 

@@ -21,21 +21,15 @@ from typing import Literal
 
 import numpy as np
 
-from cnnlab.checks import check_images, check_int
+from cnnlab.checks import check_class_index, check_images
 
 
 def _parts(model, layer):
     import keras
 
-    from cnnlab.features import _layer
+    from cnnlab.explain._backward import resolve_conv
 
-    picked = _layer(model, layer)
-    if not isinstance(picked, keras.layers.Conv2D):
-        convs = [c.name for c in model.layers if isinstance(c, keras.layers.Conv2D)]
-        raise ValueError(
-            f"layer must be a Conv2D layer, got {picked.name!r} ({type(picked).__name__}); "
-            f"the conv layers of model {model.name!r} are {convs}."
-        )
+    picked = resolve_conv(model, layer)
     last = model.layers[-1]
     if not isinstance(last, keras.layers.Dense):
         raise ValueError(f"the model's last layer must be a Dense layer (the classifier), "
@@ -82,17 +76,7 @@ def grad_cam(model, images: np.ndarray, layer, class_index: int | np.ndarray,
         raise ValueError(f"score must be 'logit' or 'softmax', got {score!r}.")
     images = check_images(images, unit_range=True)
     n_classes = last.units
-    if np.ndim(class_index) == 0:
-        class_index = np.full(len(images), check_int("class_index", class_index, 0))
-    class_index = np.asarray(class_index)
-    if not np.issubdtype(class_index.dtype, np.integer):
-        raise TypeError(f"class_index must be integers, got dtype {class_index.dtype}.")
-    if class_index.shape != (len(images),):
-        raise ValueError(f"class_index must be an int or have shape ({len(images)},), got "
-                         f"shape {class_index.shape}.")
-    if class_index.min() < 0 or class_index.max() >= n_classes:
-        raise ValueError(f"class_index must be in 0..{n_classes - 1}, got "
-                         f"[{class_index.min()}, {class_index.max()}].")
+    class_index = check_class_index(class_index, len(images), n_classes)
 
     # One sub-model gives the feature maps and the input of the last dense layer;
     # the logit is that input times the layer's kernel plus its bias.
