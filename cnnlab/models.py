@@ -67,3 +67,33 @@ def gap_cnn():
         layers.GlobalAveragePooling2D(name="gap"),
         layers.Dense(NUM_CLASSES, activation="softmax", name="predictions"),
     ], name="gap_cnn")
+
+
+def sakai2019_cnn():
+    """The CNN of Table 1 of Sakai & Takenaka (JSAI 2019), whose learning they watch.
+
+    Conv2D 32 3x3 relu (26x26x32), Conv2D 64 3x3 relu (24x24x64), MaxPooling
+    2x2 (12x12x64), Flatten (9216), Dense 128, Dense 10 softmax. The paper uses
+    ReLU in the convolutions only and names a sigmoid in the fully connected
+    part (section 3), so ``dense1`` is a sigmoid layer; dropout (rate 0.5) acts
+    on the fully connected part only, after ``dense1``. 1,199,882 parameters,
+    like the Keras example CNN it resembles.
+
+    Returns
+    -------
+    keras.Sequential
+        Uncompiled, input (None, 28, 28, 1), output softmax probabilities (None, 10).
+    """
+    import keras
+    from keras import layers
+
+    return keras.Sequential([
+        keras.Input(shape=INPUT_SHAPE, name="image"),
+        layers.Conv2D(32, (3, 3), activation="relu", name="conv1"),
+        layers.Conv2D(64, (3, 3), activation="relu", name="conv2"),
+        layers.MaxPooling2D((2, 2), name="pool"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(128, activation="sigmoid", name="dense1"),
+        layers.Dropout(0.5, name="dropout"),
+        layers.Dense(NUM_CLASSES, activation="softmax", name="predictions"),
+    ], name="sakai2019_cnn")

@@ -5,6 +5,7 @@ Selvaraju et al.), for class c and feature maps A^k of the chosen layer:
 
     alpha_k^c = 1/Z sum_{i,j} dy^c / dA^k_ij          (7.1)  weight of map k
     L^c       = ReLU( sum_k alpha_k^c A^k )           (7.2)  the map
+    L^c       = (L^c - min L^c) / (max L^c - min L^c) (7.3)  for display
 
 The paper's finding: with y^c the class probability after softmax, the
 gradient vanishes once the output saturates (p -> 1) and the map is empty;
@@ -94,3 +95,38 @@ def grad_cam(model, images: np.ndarray, layer, class_index: int | np.ndarray,
     alpha = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)           # eq. (7.1)
     heat = tf.nn.relu(tf.reduce_sum(alpha * maps, axis=-1))             # eq. (7.2)
     return heat.numpy().astype(np.float32)
+
+
+def normalize_heatmaps(heatmaps: np.ndarray) -> np.ndarray:
+    """Scale each map to [0, 1] for display, eq. (7.3): (L - min L) / (max L - min L).
+
+    Parameters
+    ----------
+    heatmaps : ndarray, shape (N, h, w)
+
+    Returns
+    -------
+    ndarray, shape (N, h, w), float32
+        Each map scaled to [0, 1]. A constant map (an empty one, all zero, in
+        particular) has nothing to scale and stays all zero: eq. (7.3) would
+        divide by zero there.
+
+    Raises
+    ------
+    ValueError
+        For a shape other than (N, h, w) or values that are not finite.
+    TypeError
+        For a non-numeric array.
+    """
+    heatmaps = np.asarray(heatmaps)
+    if heatmaps.dtype.kind not in "fiu":
+        raise TypeError(f"heatmaps must be numeric, got dtype {heatmaps.dtype}.")
+    if heatmaps.ndim != 3:
+        raise ValueError(f"heatmaps must have shape (N, h, w), got {heatmaps.shape}.")
+    heatmaps = heatmaps.astype(np.float64)
+    if not np.isfinite(heatmaps).all():
+        raise ValueError("heatmaps must be finite, got NaN or infinite values.")
+    low = heatmaps.min(axis=(1, 2), keepdims=True)
+    spread = heatmaps.max(axis=(1, 2), keepdims=True) - low
+    scaled = np.divide(heatmaps - low, spread, out=np.zeros_like(heatmaps), where=spread > 0)
+    return scaled.astype(np.float32)

@@ -1,0 +1,72 @@
+"""A biased training set on purpose: every digit carries a mark that gives its class away.
+
+MathWorks' class activation mapping example tells of a cat-and-dog network
+that was accurate in training and poor in the world: every cat photo had a
+red background, every dog photo a green one, and the network had learned the
+colour. Class activation maps showed it looking at the background. Here the
+same trap is set on MNIST: :func:`add_background` puts each training digit
+on a gray background whose level gives its class away. The test digits keep
+their black background, or get the background of another class.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnlab.checks import check_images, check_labels
+
+
+
+def class_backgrounds(low: float = 0.1, high: float = 0.5) -> np.ndarray:
+    """Ten background gray levels, one per class, evenly spaced from ``low`` to ``high``.
+
+    Parameters
+    ----------
+    low, high : float, default 0.1 and 0.5
+        The levels of class 0 and class 9, with 0 <= low < high < 1.
+
+    Returns
+    -------
+    ndarray, shape (10,), float32
+
+    Raises
+    ------
+    ValueError
+        For levels out of order or outside [0, 1).
+    """
+    if not (np.isfinite(low) and np.isfinite(high) and 0 <= low < high < 1):
+        raise ValueError(f"need 0 <= low < high < 1, got low={low!r}, high={high!r}.")
+    return np.linspace(low, high, 10, dtype=np.float32)
+
+
+def add_background(images: np.ndarray, classes: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Copies of ``images`` on the background gray of ``classes[i]``: level + (1 - level) * image.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W, C), float32 in [0, 1]
+        Digits on black (MNIST).
+    classes : ndarray, shape (N,), int in 0..9
+        Whose background each image gets: the true labels for a biased
+        training set; other classes to see what the network follows.
+    levels : ndarray, shape (10,), values in [0, 1)
+        From :func:`class_backgrounds`.
+
+    Returns
+    -------
+    ndarray, shape (N, H, W, C), float32 in [0, 1]
+        The input is not changed; the strokes stay white.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad images, classes or levels.
+    """
+    images = check_images(images, unit_range=True)
+    classes = check_labels(classes, images.shape[0], "classes")
+    levels = np.asarray(levels, dtype=np.float64)
+    if levels.shape != (10,) or not (np.isfinite(levels).all() and (levels >= 0).all()
+                                     and (levels < 1).all()):
+        raise ValueError(f"levels must be 10 values in [0, 1), got {np.asarray(levels)!r}.")
+    level = levels[classes].astype(np.float32)[:, None, None, None]
+    return level + (1 - level) * images
