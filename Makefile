@@ -78,9 +78,12 @@ execute: $(STAMP) data
 	  || exit 1; done
 
 # Retrain the reference models of cnnlab.zoo from scratch (about 35 minutes on
-# two CPU cores), writing cnnlab/weights/. Progress: one line per epoch.
+# two CPU cores) and record chapter 7's learning process (about 20 more),
+# writing cnnlab/weights/. Progress: one line per epoch. MODELS='gap_cnn'
+# retrains one model and skips the learning process.
 reproduce: $(STAMP) data
 	$(BIN)/python -m cnnlab.zoo $(MODELS)
+	@if [ -z "$(MODELS)" ]; then $(BIN)/python -m cnnlab.learning; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check cnnlab tests book/_ext

@@ -104,4 +104,4 @@ def check_class_index(class_index: Any, n: int, num_classes: int) -> np.ndarray:
     if class_index.min() < 0 or class_index.max() >= num_classes:
         raise ValueError(f"class_index must be in 0..{num_classes - 1}, got "
                          f"[{class_index.min()}, {class_index.max()}].")
-    return class_index
+    return class_index.astype(np.int64)  # TensorFlow gathers with int32/int64 only

@@ -197,9 +197,13 @@ def empty_maps(map_max: np.ndarray, threshold: float = 0.0) -> np.ndarray:
     ValueError
         For a negative or non-finite threshold, or NaN in ``map_max``.
     """
-    map_max = np.asarray(map_max, dtype=np.float64)
+    map_max = np.asarray(map_max)
+    if map_max.dtype.kind not in "fiu":
+        raise TypeError(f"map_max must be numeric, got dtype {map_max.dtype}.")
     if np.isnan(map_max).any():
         raise ValueError("map_max must not contain NaN.")
+    if not isinstance(threshold, (int, float, np.integer, np.floating)):
+        raise TypeError(f"threshold must be a number, got {type(threshold).__name__}.")
     if isinstance(threshold, bool) or not np.isfinite(threshold) or threshold < 0:
         raise ValueError(f"threshold must be a finite number >= 0, got {threshold!r}.")
     return map_max <= threshold

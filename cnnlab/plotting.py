@@ -291,6 +291,8 @@ def heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, threshold: float = 0
     heatmap = _as_2d(heatmap, "heatmap").astype(np.float32)
     if not (np.isfinite(image).all() and np.isfinite(heatmap).all()):
         raise ValueError("image and heatmap must be finite, got NaN or infinite values.")
+    if not isinstance(threshold, (int, float, np.integer, np.floating)):
+        raise TypeError(f"threshold must be a number, got {type(threshold).__name__}.")
     if isinstance(threshold, bool) or not 0 <= threshold < 1:
         raise ValueError(f"threshold must be in [0, 1), got {threshold!r}.")
     height, width = image.shape

@@ -16,7 +16,6 @@ import numpy as np
 from cnnlab.checks import check_images, check_labels
 
 
-
 def class_backgrounds(low: float = 0.1, high: float = 0.5) -> np.ndarray:
     """Ten background gray levels, one per class, evenly spaced from ``low`` to ``high``.
 
@@ -34,6 +33,10 @@ def class_backgrounds(low: float = 0.1, high: float = 0.5) -> np.ndarray:
     ValueError
         For levels out of order or outside [0, 1).
     """
+    for name, value in (("low", low), ("high", high)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
+                                                             np.floating)):
+            raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}.")
     if not (np.isfinite(low) and np.isfinite(high) and 0 <= low < high < 1):
         raise ValueError(f"need 0 <= low < high < 1, got low={low!r}, high={high!r}.")
     return np.linspace(low, high, 10, dtype=np.float32)
@@ -69,4 +72,4 @@ def add_background(images: np.ndarray, classes: np.ndarray, levels: np.ndarray) 
                                      and (levels < 1).all()):
         raise ValueError(f"levels must be 10 values in [0, 1), got {np.asarray(levels)!r}.")
     level = levels[classes].astype(np.float32)[:, None, None, None]
-    return level + (1 - level) * images
+    return (level + (1 - level) * images).astype(np.float32)

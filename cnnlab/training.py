@@ -8,6 +8,7 @@ digits, so that a chapter can show how predictions change epoch by epoch.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -110,7 +111,8 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
         raise TypeError(f"optimizer must be a keras Optimizer, got {type(optimizer).__name__}.")
     if monitor is not None and not callable(monitor):
         raise TypeError(f"monitor must be callable, got {type(monitor).__name__}.")
-    n_train = images.shape[0] - int(images.shape[0] * validation_split)
+    # Keras keeps the first floor(N * (1 - split)) images for training.
+    n_train = int(math.floor(images.shape[0] * (1.0 - validation_split)))
     if images_per_epoch is not None:
         images_per_epoch = check_int("images_per_epoch", images_per_epoch, 1)
         if images_per_epoch > n_train:

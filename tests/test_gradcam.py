@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from cnnlab.explain.cam import class_activation_maps
-from cnnlab.explain.gradcam import grad_cam
+from cnnlab.explain.gradcam import grad_cam, normalize_heatmaps
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +85,61 @@ def test_bad_input(gap_model, images, kwargs, error, match):
     args = {"images": images, "layer": "conv2", "class_index": 0} | kwargs
     with pytest.raises(error, match=match):
         grad_cam(gap_model, **args)
+
+
+# -- normalize_heatmaps, eq. (7.3) ----------------------------------------------------------
+
+
+def _eq_7_3_by_hand(heatmaps):
+    out = []
+    for heat in np.asarray(heatmaps, dtype=np.float64):
+        low, high = min(heat.ravel()), max(heat.ravel())
+        out.append([[(v - low) / (high - low) if high > low else 0.0 for v in row]
+                    for row in heat])
+    return np.array(out)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8])
+def test_normalize_heatmaps_is_eq_7_3_per_map(rng, dtype):
+    heatmaps = rng.random((4, 5, 6)) * 50 * np.array([1, 3, 0.1, 5])[:, None, None]
+    heatmaps = heatmaps.astype(dtype)
+    got = normalize_heatmaps(heatmaps)
+    assert got.dtype == np.float32 and got.shape == (4, 5, 6)
+    np.testing.assert_allclose(got, _eq_7_3_by_hand(heatmaps), rtol=0, atol=1e-6)
+    assert (got.min(axis=(1, 2)) == 0).all() and (got.max(axis=(1, 2)) == 1).all()
+
+
+def test_normalize_heatmaps_of_grad_cam_maps(gap_model, images):
+    heat = grad_cam(gap_model, images, "conv2", 1)
+    np.testing.assert_allclose(normalize_heatmaps(heat), _eq_7_3_by_hand(heat), atol=1e-6)
+
+
+def test_normalize_heatmaps_leaves_constant_maps_at_zero(rng):
+    heatmaps = np.stack([np.zeros((3, 3)), np.full((3, 3), 4.2), rng.random((3, 3)),
+                         np.full((3, 3), -1.0)])
+    got = normalize_heatmaps(heatmaps)
+    assert np.isfinite(got).all()
+    np.testing.assert_array_equal(got[[0, 1, 3]], 0)
+    np.testing.assert_allclose(got[2], _eq_7_3_by_hand(heatmaps[2:3])[0], atol=1e-6)
+    before = heatmaps.copy()
+    normalize_heatmaps(heatmaps)
+    np.testing.assert_array_equal(heatmaps, before)              # the input is not changed
+
+
+@pytest.mark.parametrize(
+    ("heatmaps", "error", "match"),
+    [
+        (np.zeros((3, 3)), ValueError, r"^heatmaps must have shape \(N, h, w\), got \(3, 3\)"),
+        (np.zeros((2, 3, 3, 1)), ValueError, r"^heatmaps must have shape \(N, h, w\)"),
+        (np.where(np.eye(3)[None] == 1, np.nan, 0.0), ValueError, r"^heatmaps must be finite"),
+        (np.where(np.eye(3)[None] == 1, np.inf, 0.0), ValueError, r"^heatmaps must be finite"),
+        (np.where(np.eye(3)[None] == 1, -np.inf, 0.0), ValueError, r"^heatmaps must be finite"),
+        (np.full((1, 3, 3), "a"), TypeError, r"^heatmaps must be numeric"),
+        (np.ones((1, 3, 3), dtype=bool), TypeError, r"^heatmaps must be numeric"),
+        (np.ones((1, 3, 3), dtype=object), TypeError, r"^heatmaps must be numeric"),
+    ],
+    ids=["2d", "4d", "nan", "inf", "minus-inf", "strings", "bool", "object"],
+)
+def test_normalize_heatmaps_rejects_bad_input(heatmaps, error, match):
+    with pytest.raises(error, match=match):
+        normalize_heatmaps(heatmaps)

@@ -188,3 +188,134 @@ def test_show_probabilities_rejects_2d():
 
     with pytest.raises(ValueError, match="probabilities must be 1-D"):
         show_probabilities(np.zeros((2, 10)))
+
+
+# -- heatmap overlays (MathWorks' CAMshow) ---------------------------------------------------
+
+
+def _camshow(image, heatmap, threshold):
+    """MathWorks' CAMshow, step by step: resize, normalise, cut, jet ramp, add to gray / 2."""
+    from PIL import Image
+
+    gray = np.asarray(image, dtype=np.float64).reshape(np.shape(image)[:2])
+    height, width = gray.shape
+    cam = np.asarray(Image.fromarray(np.asarray(heatmap, np.float32), mode="F").resize(
+        (width, height), Image.Resampling.BILINEAR), dtype=np.float64)
+    cam = (cam - cam.min()) / (cam.max() - cam.min()) if cam.max() > cam.min() else cam * 0
+    cam[cam < threshold] = 0
+    coloured = plt.get_cmap("jet")(cam)[..., :3] * cam[..., None]
+    combined = gray[..., None] / 2 + coloured
+    return (combined - combined.min()) / (combined.max() - combined.min())
+
+
+@pytest.mark.parametrize(
+    ("image_shape", "map_shape", "threshold"),
+    [((28, 28), (7, 7), 0.2), ((28, 28, 1), (14, 14), 0.0), ((28, 28), (24, 24), 0.5),
+     ((20, 12), (5, 3), 0.2), ((9, 9), (9, 9), 0.7)],
+    ids=["cam-7", "single-channel", "gradcam-24", "not-square", "same-size"],
+)
+def test_heatmap_overlay_is_camshow(rng, image_shape, map_shape, threshold):
+    image = rng.random(image_shape, dtype=np.float32)
+    heatmap = 5 * rng.standard_normal(map_shape)
+    got = plotting.heatmap_overlay(image, heatmap, threshold)
+    assert got.shape == (*image_shape[:2], 3) and got.dtype == np.float32
+    np.testing.assert_allclose(got, _camshow(image, heatmap, threshold), rtol=0, atol=1e-6)
+    assert got.min() == 0 and got.max() == pytest.approx(1, abs=1e-7)
+
+
+def test_heatmap_overlay_of_a_same_size_map_needs_no_resize(rng):
+    # Independent of Pillow: a map of the image's size is only normalised, cut and coloured.
+    image = rng.random((6, 5), dtype=np.float32)
+    heatmap = rng.random((6, 5)) * 3 - 1
+    cam = (heatmap - heatmap.min()) / (heatmap.max() - heatmap.min())
+    cam[cam < 0.2] = 0
+    jet = plt.get_cmap("jet")
+    expected = np.empty((6, 5, 3))
+    for i in range(6):
+        for j in range(5):
+            r, g, b, _ = jet(cam[i, j])
+            expected[i, j] = [image[i, j] / 2 + v * cam[i, j] for v in (r, g, b)]
+    expected = (expected - expected.min()) / (expected.max() - expected.min())
+    np.testing.assert_allclose(plotting.heatmap_overlay(image, heatmap), expected, atol=1e-6)
+
+
+def test_heatmap_overlay_ignores_the_maps_scale(rng):
+    image, heatmap = rng.random((28, 28)), rng.random((7, 7))
+    np.testing.assert_allclose(plotting.heatmap_overlay(image, 40 * heatmap - 3),
+                               plotting.heatmap_overlay(image, heatmap), atol=1e-6)
+
+
+@pytest.mark.parametrize("heatmap", [np.zeros((7, 7)), np.full((7, 7), 2.5)],
+                         ids=["zero", "constant"])
+def test_heatmap_overlay_of_an_empty_map_is_the_gray_image(rng, heatmap):
+    image = rng.random((28, 28), dtype=np.float32)
+    got = plotting.heatmap_overlay(image, heatmap)
+    gray = (image - image.min()) / (image.max() - image.min())
+    for channel in range(3):
+        np.testing.assert_allclose(got[..., channel], gray, atol=1e-6)
+
+
+def _coloured(rgb):
+    """Pixels that are not gray (R, G, B not all equal)."""
+    return ~np.isclose(rgb[..., 0], rgb[..., 1]) | ~np.isclose(rgb[..., 1], rgb[..., 2])
+
+
+def test_heatmap_overlay_high_threshold_keeps_only_the_peak(rng):
+    image = rng.random((28, 28), dtype=np.float32)
+    heatmap = rng.random((7, 7))
+    low = plotting.heatmap_overlay(image, heatmap, threshold=0.0)
+    high = plotting.heatmap_overlay(image, heatmap, threshold=0.999)
+    assert _coloured(low).mean() > 0.9
+    assert 1 <= _coloured(high).sum() <= 4            # the peak of the resized map
+    peak = np.unravel_index(np.argmax(heatmap), heatmap.shape)
+    rows, cols = np.nonzero(_coloured(high))
+    assert (np.abs(rows - (4 * peak[0] + 1.5)) <= 2.5).all()
+    assert (np.abs(cols - (4 * peak[1] + 1.5)) <= 2.5).all()
+
+
+def test_show_heatmap_draws_the_overlay(rng):
+    image, heatmap = rng.random((28, 28, 1)), rng.random((7, 7))
+    ax = plotting.show_heatmap(image, heatmap, title="CAM", threshold=0.3)
+    assert len(ax.images) == 1
+    np.testing.assert_array_equal(_shown(ax), plotting.heatmap_overlay(image, heatmap, 0.3))
+    assert ax.get_title() == "CAM"
+    assert list(ax.get_xticks()) == [] and list(ax.get_yticks()) == []
+    fig, given = plt.subplots()
+    assert plotting.show_heatmap(image, heatmap, ax=given) is given
+    np.testing.assert_array_equal(_shown(given), plotting.heatmap_overlay(image, heatmap))
+    assert len(fig.axes) == 1
+
+
+_GRAY = np.linspace(0, 1, 28 * 28).reshape(28, 28)
+_MAP = np.arange(49.0).reshape(7, 7)
+
+
+@pytest.mark.parametrize(
+    ("image", "heatmap", "threshold", "error", "match"),
+    [
+        (_GRAY, np.zeros((2, 7, 7)), 0.2, ValueError, r"^heatmap must have shape \(H, W\)"),
+        (_GRAY, np.zeros(7), 0.2, ValueError, r"^heatmap must have shape \(H, W\)"),
+        (np.zeros((28, 28, 3)), _MAP, 0.2, ValueError, r"^image must have shape \(H, W\)"),
+        (_GRAY, np.where(_MAP == 3, np.nan, _MAP), 0.2, ValueError,
+         r"^image and heatmap must be finite"),
+        (_GRAY, np.where(_MAP == 3, np.inf, _MAP), 0.2, ValueError,
+         r"^image and heatmap must be finite"),
+        (np.where(_GRAY > 0.5, np.nan, _GRAY), _MAP, 0.2, ValueError,
+         r"^image and heatmap must be finite"),
+        (_GRAY, _MAP, 1.0, ValueError, r"^threshold must be in \[0, 1\), got 1\.0"),
+        (_GRAY, _MAP, -0.1, ValueError, r"^threshold must be in \[0, 1\), got -0\.1"),
+        (_GRAY, _MAP, float("nan"), ValueError, r"^threshold must be in \[0, 1\), got nan"),
+        (_GRAY, _MAP, True, ValueError, r"^threshold must be in \[0, 1\), got True"),
+        (_GRAY, _MAP, "0.2", TypeError, r"^threshold must be a number, got str"),
+        (np.full((28, 28), "a"), _MAP, 0.2, TypeError, r"^image must be numeric"),
+        (_GRAY, np.full((7, 7), "a"), 0.2, TypeError, r"^heatmap must be numeric"),
+    ],
+    ids=["heatmap-3d", "heatmap-1d", "image-rgb", "heatmap-nan", "heatmap-inf", "image-nan",
+         "threshold-1", "threshold-negative", "threshold-nan", "threshold-bool", "threshold-str",
+         "image-strings", "heatmap-strings"],
+)
+@pytest.mark.parametrize("draw", [plotting.heatmap_overlay, plotting.show_heatmap],
+                         ids=["overlay", "show"])
+def test_heatmap_overlay_rejects_bad_input(draw, image, heatmap, threshold, error, match):
+    with pytest.raises(error, match=match):
+        draw(image, heatmap, threshold=threshold)

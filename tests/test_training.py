@@ -194,12 +194,28 @@ _IMAGES, _LABELS = _problem(seed=4, n=20)
         ({"probe": _IMAGES[0]}, ValueError, r"^probe must have shape \(N, H, W, C\)"),
         ({"probe": _IMAGES[:2] + 1.0}, ValueError, r"^probe must have values in \[0, 1\]"),
         ({"probe": _IMAGES[:2].tolist()}, TypeError, r"^probe must be a numpy array"),
+        ({"images_per_epoch": 0}, ValueError, r"^images_per_epoch must be at least 1"),
+        ({"images_per_epoch": -5}, ValueError, r"^images_per_epoch must be at least 1"),
+        ({"images_per_epoch": 21}, ValueError,
+         r"^images_per_epoch must be at most the 20 training images, got 21"),
+        ({"images_per_epoch": 16, "validation_split": 0.25}, ValueError,
+         r"^images_per_epoch must be at most the 15 training images, got 16"),
+        ({"images_per_epoch": 5.0}, TypeError, r"^images_per_epoch must be an int"),
+        ({"images_per_epoch": True}, TypeError, r"^images_per_epoch must be an int"),
+        ({"images_per_epoch": "5"}, TypeError, r"^images_per_epoch must be an int"),
+        ({"monitor": 3}, TypeError, r"^monitor must be callable, got int"),
+        ({"monitor": "grad_cam"}, TypeError, r"^monitor must be callable, got str"),
+        ({"seed": -1}, ValueError, r"^seed must be at least 0"),
+        ({"seed": 1.5}, TypeError, r"^seed must be an int"),
+        ({"seed": None, "images_per_epoch": 4}, TypeError, r"^seed must be an int"),
     ],
     ids=["images-uint8", "images-255", "images-negative", "images-3d", "images-empty",
          "labels-short", "labels-float", "labels-10", "labels-minus-1", "epochs-0",
          "epochs-float", "batch-0", "batch-bool", "split-1", "split-negative", "split-str",
          "split-nan", "optimizer-str", "optimizer-none", "probe-3d", "probe-range",
-         "probe-list"],
+         "probe-list", "per-epoch-0", "per-epoch-negative", "per-epoch-too-many",
+         "per-epoch-above-split", "per-epoch-float", "per-epoch-bool", "per-epoch-str",
+         "monitor-int", "monitor-str", "seed-negative", "seed-float", "seed-none"],
 )
 def test_train_rejects_bad_input(change, error, match):
     model = _tiny_model()
@@ -210,6 +226,124 @@ def test_train_rejects_bad_input(change, error, match):
     with pytest.raises(error, match=match):
         training.train(model, images, labels, **args)
     assert not model.compiled  # refused before compiling
+
+
+# -- images_per_epoch, seed, monitor ---------------------------------------------------------
+
+
+def _one_pixel_problem(n):
+    """Image i lights pixel i alone, so the kernel row of pixel i moves only when image i is
+    trained on: under plain SGD a row whose pixel is 0 in every image of the batch gets a
+    gradient of exactly 0."""
+    images = np.zeros((n, 28, 28, 1), np.float32)
+    images.reshape(n, -1)[np.arange(n), np.arange(n)] = 1
+    return images, np.arange(n) % 10
+
+
+def _pixel_model():
+    return keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax", use_bias=False, kernel_initializer="zeros"),
+    ])
+
+
+def _rows_trained(images_per_epoch=None, seed=0, *, n=100, epochs=3, batch_size=5,
+                  validation_split=0.2):
+    """Train on the one-pixel problem; which images each epoch trained on, read from the rows
+    of the kernel that moved during that epoch."""
+    images, labels = _one_pixel_problem(n)
+    model, optimizer = _pixel_model(), keras.optimizers.SGD(0.5)
+    run = training.train(model, images, labels, optimizer=optimizer, epochs=epochs,
+                         batch_size=batch_size, validation_split=validation_split,
+                         images_per_epoch=images_per_epoch, seed=seed,
+                         monitor=lambda m: m.get_weights()[0].copy(), verbose=0)
+    kernels = [np.zeros((28 * 28, 10), np.float32), *run.monitored]
+    moved = [set(np.flatnonzero(np.any(after != before, axis=1)).tolist())
+             for before, after in zip(kernels[:-1], kernels[1:], strict=True)]
+    return {"run": run, "model": model, "moved": moved, "steps": int(optimizer.iterations),
+            "images": images, "labels": labels}
+
+
+@pytest.mark.parametrize(("per_epoch", "batch_size", "steps"), [(20, 5, 4), (22, 5, 5),
+                                                                (1, 4, 1), (80, 16, 5)])
+def test_images_per_epoch_draws_that_many_distinct_training_images(per_epoch, batch_size,
+                                                                  steps):
+    got = _rows_trained(per_epoch, batch_size=batch_size)
+    # ceil(k / batch) steps an epoch: k slots at most, and k distinct rows moved, so every
+    # epoch saw exactly k distinct images, all from the first 80 (the last 20 are held out).
+    assert got["steps"] == 3 * steps
+    for moved in got["moved"]:
+        assert len(moved) == per_epoch
+        assert max(moved) < 80
+    if 1 < per_epoch < 80:                                  # drawn afresh every epoch
+        assert got["moved"][0] != got["moved"][1] != got["moved"][2] != got["moved"][0]
+
+
+def test_images_per_epoch_omitted_trains_on_every_training_image():
+    got = _rows_trained(None, batch_size=8)
+    assert got["steps"] == 3 * 10
+    assert got["moved"] == [set(range(80))] * 3
+
+
+def test_images_per_epoch_draws_follow_the_seed():
+    first, again, other = (_rows_trained(20, seed=s)["moved"] for s in (7, 7, 8))
+    assert first == again
+    assert first != other
+    union = set().union(*first, *other)
+    assert len(union) > 20 and max(union) < 80
+
+
+def test_images_per_epoch_keeps_the_validation_split():
+    got = _rows_trained(30, n=100, validation_split=0.2)
+    run, model = got["run"], got["model"]
+    assert set(run.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 3 for v in run.history.values())
+    never = set(range(80, 100)) & set().union(*got["moved"])
+    assert not never                                        # held-out images never trained on
+    held_images, held_labels = got["images"][80:], got["labels"][80:]
+    probabilities = model.predict(held_images, verbose=0)
+    assert run.history["val_loss"][-1] == pytest.approx(
+        _cross_entropy(probabilities, held_labels), abs=1e-5)
+    assert run.history["val_accuracy"][-1] == pytest.approx(
+        float(np.mean(probabilities.argmax(axis=1) == held_labels)), abs=1e-6)
+
+
+def test_images_per_epoch_without_validation_may_draw_every_image():
+    got = _rows_trained(100, n=100, validation_split=0.0, epochs=1, batch_size=25)
+    assert got["moved"] == [set(range(100))]
+    assert set(got["run"].history) == {"loss", "accuracy"}
+
+
+def test_monitor_is_called_after_every_epoch_with_the_model():
+    images, labels = _problem(seed=5, n=48)
+    model = _tiny_model()
+    seen = []
+
+    def monitor(m):
+        seen.append(m)
+        return {"epoch": len(seen), "kernel": m.get_weights()[0].copy()}
+
+    run = training.train(model, images, labels, optimizer=keras.optimizers.Adam(1e-2), epochs=3,
+                         batch_size=16, keep_weights=True, monitor=monitor, verbose=0)
+    assert len(seen) == 3 and all(m is model for m in seen)
+    assert isinstance(run.monitored, list)
+    assert [item["epoch"] for item in run.monitored] == [1, 2, 3]
+    for item, weights in zip(run.monitored, run.weights, strict=True):
+        np.testing.assert_array_equal(item["kernel"], weights[0])  # after that very epoch
+    np.testing.assert_array_equal(run.monitored[-1]["kernel"], model.get_weights()[0])
+    assert not np.array_equal(run.monitored[0]["kernel"], run.monitored[-1]["kernel"])
+
+
+def test_monitor_omitted_leaves_monitored_none():
+    images, labels = _problem(seed=6, n=32)
+    run = training.train(_tiny_model(), images, labels, optimizer=keras.optimizers.Adam(1e-2),
+                         epochs=1, batch_size=16, verbose=0)
+    assert run.monitored is None
+    nothing = training.train(_tiny_model(), images, labels,
+                             optimizer=keras.optimizers.Adam(1e-2), epochs=2, batch_size=16,
+                             monitor=lambda m: None, verbose=0)
+    assert nothing.monitored == [None, None]
 
 
 # -- confusion_matrix ---------------------------------------------------------------------

@@ -348,3 +348,299 @@ def test_occlusion_explorer_draws_the_occlusion_maps(digits, tiny_model):
     np.testing.assert_allclose(np.ma.filled(_panel(fig, 1), np.nan), want, atol=1e-6)
     assert f"map {result.channel[0]}" in fig.axes[3].get_title() or \
         f"map {result.channel[0]}" in fig.axes[2].get_title()
+
+
+# -- chapter 6 and 7 explorers: CAM, Grad-CAM, the learning process ---------------------------
+
+
+def _png(fig):
+    from cnnlab.widgets import figure_to_png
+
+    return figure_to_png(fig)
+
+
+@pytest.fixture(scope="module")
+def flat_model():
+    """Conv -> pool -> flatten -> dense: Grad-CAM works on it, CAM does not."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(4, 3, activation="relu", name="conv1"),
+        keras.layers.MaxPooling2D(2, name="pool"),
+        keras.layers.Conv2D(4, 3, activation="relu", name="conv2"),
+        keras.layers.Flatten(name="flatten"),
+        keras.layers.Dense(10, activation="softmax", name="predictions"),
+    ], name="flat")
+
+
+def _digit_png():
+    """A picture of a digit as a reader might upload it: a dark 7 on light paper, 60x40."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("L", (40, 60), color=235)
+    draw = ImageDraw.Draw(picture)
+    draw.line([(8, 10), (32, 10), (16, 52)], fill=20, width=5)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _upload(content, name="x.png"):
+    """An ipywidgets 8 FileUpload value holding one file."""
+    import datetime
+
+    return ({"name": name, "type": "image/png", "size": len(content),
+             "content": memoryview(content),
+             "last_modified": datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)},)
+
+
+def _top3_text(p):
+    return ", ".join(f"{c}: {p[c]:.2f}" for c in np.argsort(p)[::-1][:3])
+
+
+def test_cam_explorer_controls(digits, tiny_model):
+    explorer = viewers.cam_explorer(tiny_model, *digits, static_digits=(0, 2, 5))
+    assert [c.name for c in explorer.controls] == ["digit", "class_index"]
+    digit, class_index = explorer.controls
+    assert digit.values == (0, 2, 5) and digit.live == tuple(range(6))
+    assert class_index.values == tuple(range(10)) and class_index.text == "class"
+    assert int(np.prod([len(c.values) for c in explorer.controls])) == 30   # static frames
+    assert isinstance(explorer.live_extra["upload"], ipywidgets.FileUpload)
+    assert explorer.static_extra == {"upload": ()}
+
+
+@pytest.mark.parametrize(("digit", "class_index"), [(0, 0), (3, 7), (5, 9)])
+def test_cam_explorer_draws_the_class_activation_map(digits, tiny_model, digit, class_index):
+    from cnnlab.explain.cam import class_activation_maps
+    from cnnlab.plotting import heatmap_overlay
+
+    images, labels = digits
+    explorer = viewers.cam_explorer(tiny_model, images, labels, static_digits=(0,))
+    fig = explorer.render(digit=digit, class_index=class_index, upload=())
+    assert isinstance(fig, Figure)
+    image = images[digit]
+    cam = class_activation_maps(tiny_model, image[None], class_index)[0]
+    p = tiny_model.predict(image[None], verbose=0)[0]
+    np.testing.assert_array_equal(_panel(fig, 0), image[..., 0])
+    np.testing.assert_allclose(_panel(fig, 1), heatmap_overlay(image, cam), atol=1e-6)
+    np.testing.assert_allclose(_panel(fig, 2), cam, atol=1e-6)
+    assert fig.axes[2].images[0].get_clim() == pytest.approx((-np.abs(cam).max(),
+                                                              np.abs(cam).max()), rel=1e-6)
+    assert f"test digit {digit} (label {labels[digit]})" in fig.axes[0].get_title()
+    assert f"top 3: {_top3_text(p)}" in fig.axes[0].get_title()
+    assert fig.axes[1].get_title() == f"CAM of class {class_index} (p = {p[class_index]:.2f})"
+
+
+def test_cam_explorer_pictures_differ_by_class(digits, tiny_model):
+    explorer = viewers.cam_explorer(tiny_model, *digits, static_digits=(1,))
+    pictures, index = explorer.frames()
+    assert len(index) == 10                                  # one digit, ten classes
+    assert len(pictures) == 10                               # and ten different pictures
+    assert pictures[index[3]] == _png(explorer.render(digit=1, class_index=3, upload=()))
+
+
+def test_cam_explorer_refuses_a_model_without_global_pooling_at_once(digits, flat_model):
+    with pytest.raises(ValueError, match=r"^CAM needs global average pooling right before"):
+        viewers.cam_explorer(flat_model, *digits)
+
+
+def test_cam_explorer_shows_an_uploaded_digit(digits, tiny_model):
+    from cnnlab.digitize import to_mnist
+    from cnnlab.explain.cam import class_activation_maps
+
+    explorer = viewers.cam_explorer(tiny_model, *digits, static_digits=(0,))
+    content = _digit_png()
+    own = to_mnist(content)
+    fig = explorer.render(digit=0, class_index=7, upload=_upload(content, "my7.png"))
+    np.testing.assert_array_equal(_panel(fig, 0), own[..., 0])
+    np.testing.assert_allclose(_panel(fig, 2),
+                               class_activation_maps(tiny_model, own[None], 7)[0], atol=1e-6)
+    assert fig.axes[0].get_title().startswith("my7.png\ntop 3: ")
+    uploaded = _png(fig)
+    assert uploaded != _png(explorer.render(digit=0, class_index=7, upload=()))
+
+
+def test_cam_explorer_refuses_an_upload_that_is_no_picture(digits, tiny_model):
+    explorer = viewers.cam_explorer(tiny_model, *digits, static_digits=(0,))
+    with pytest.raises(ValueError, match=r"^image could not be read as a picture"):
+        explorer.render(digit=0, class_index=0, upload=_upload(b"not a picture", "x.png"))
+
+
+def test_cam_explorer_live_widget_reports_a_bad_upload(digits, tiny_model):
+    explorer = viewers.cam_explorer(tiny_model, *digits, static_digits=(0,))
+    box = explorer.widget()
+    upload = explorer.live_extra["upload"]
+    image = [c for c in box.children if isinstance(c, ipywidgets.Image)][0]
+    message = [c for c in box.children if type(c) is ipywidgets.HTML][-1]
+    good = bytes(image.value)
+    assert good and message.value == ""
+    upload.value = _upload(b"\x89PNG\r\n\x1a\n broken", "broken.png")
+    assert "image could not be read" in message.value
+    assert bytes(image.value) == good                       # the last good picture stays
+    upload.value = _upload(_digit_png())
+    assert message.value == "" and bytes(image.value) != good
+
+
+def test_gradcam_explorer_controls(digits, flat_model):
+    explorer = viewers.gradcam_explorer(flat_model, *digits, layers=("conv1", "conv2"),
+                                        static_digits=(0, 4))
+    assert [c.name for c in explorer.controls] == ["layer", "digit", "class_index"]
+    layer, digit, class_index = explorer.controls
+    assert layer.values == ("conv1", "conv2")
+    assert digit.values == (0, 4) and digit.live == tuple(range(6))
+    assert class_index.values == tuple(range(10))
+    assert int(np.prod([len(c.values) for c in explorer.controls])) == 40
+
+
+@pytest.mark.parametrize(("layer", "digit", "class_index"),
+                         [("conv1", 0, 0), ("conv2", 2, 5), ("conv2", 5, 9)])
+def test_gradcam_explorer_draws_both_maps(digits, flat_model, layer, digit, class_index):
+    from cnnlab.explain.gradcam import grad_cam
+    from cnnlab.plotting import heatmap_overlay
+
+    images, labels = digits
+    explorer = viewers.gradcam_explorer(flat_model, images, labels, layers=("conv1", "conv2"),
+                                        static_digits=(0,))
+    fig = explorer.render(layer=layer, digit=digit, class_index=class_index)
+    assert isinstance(fig, Figure)
+    batch = images[digit:digit + 1]
+    np.testing.assert_array_equal(_panel(fig, 0), batch[0, ..., 0])
+    p = flat_model.predict(batch, verbose=0)[0]
+    assert f"top 3: {_top3_text(p)}" in fig.axes[0].get_title()
+    for k, score in [(1, "logit"), (2, "softmax")]:
+        heat = grad_cam(flat_model, batch, layer, class_index, score=score)[0]
+        np.testing.assert_allclose(_panel(fig, k), heatmap_overlay(batch[0], heat), atol=1e-6)
+        title = fig.axes[k].get_title()
+        assert title.startswith(f"{layer}, class {class_index}, from the {score}\nmax ")
+        assert f"max {heat.max():.2g}" in title
+        assert ("(empty)" in title) == (heat.max() == 0)
+
+
+def test_gradcam_explorer_pictures_differ_by_class(digits, flat_model):
+    explorer = viewers.gradcam_explorer(flat_model, *digits, layers=("conv2",),
+                                        static_digits=(0,))
+    pictures = {_png(explorer.render(layer="conv2", digit=0, class_index=c)) for c in (0, 1, 2)}
+    assert len(pictures) == 3
+
+
+def test_gradcam_explorer_marks_an_empty_softmax_map(digits):
+    # A bias of 200 saturates class 3: p = 1 exactly in float32, so the softmax's gradient,
+    # and its map, are exactly 0, while the logit's map is not.
+    import keras
+
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(4, 3, activation="relu", name="conv1"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax", name="predictions"),
+    ])
+    model.layers[-1].bias.assign(np.where(np.arange(10) == 3, 200.0, 0.0).astype(np.float32))
+    explorer = viewers.gradcam_explorer(model, *digits, layers=("conv1",), static_digits=(0,))
+    fig = explorer.render(layer="conv1", digit=0, class_index=3)
+    assert fig.axes[2].get_title().endswith("max 0 (empty)")
+    assert "(empty)" not in fig.axes[1].get_title()
+
+
+@pytest.mark.parametrize(
+    ("layers", "match"),
+    [(("conv1", "nope"), r"unknown layer 'nope'"),
+     (("pool",), r"layer must be a Conv2D layer, got 'pool'")],
+    ids=["unknown", "not-conv"],
+)
+def test_gradcam_explorer_refuses_a_bad_layer_at_once(digits, flat_model, layers, match):
+    with pytest.raises(ValueError, match=match):
+        viewers.gradcam_explorer(flat_model, *digits, layers=layers, static_digits=(0,))
+
+
+def test_gradcam_explorer_refuses_bad_digits(digits, flat_model):
+    images, labels = digits
+    with pytest.raises(ValueError, match=r"^static_digits \[6\] out of range"):
+        viewers.gradcam_explorer(flat_model, images, labels, layers=("conv1",),
+                                 static_digits=(6,))
+    with pytest.raises(ValueError, match=r"^labels must have shape \(6,\)"):
+        viewers.gradcam_explorer(flat_model, images, labels[:5], layers=("conv1",))
+
+
+def _fake_record(rng, epochs=3):
+    """A learning record as cnnlab.learning.record gives it, with some empty maps."""
+    maps = rng.random((2, epochs, 10, 6, 6)).astype(np.float32)
+    peaks = (rng.random((2, epochs, 10)) + 0.1).astype(np.float32)
+    peaks[0, -1, [2, 4]] = 0.0                                 # empty from the softmax
+    peaks[1, 0, 7] = 0.0
+    maps[peaks == 0] = 0.0
+    probabilities = rng.random((epochs, 10, 10)).astype(np.float32)
+    probabilities /= probabilities.sum(axis=-1, keepdims=True)
+    return {"maps": maps, "map_max": peaks, "map_min": np.zeros_like(peaks),
+            "probabilities": probabilities, "digits": np.arange(10)}
+
+
+@pytest.fixture
+def watched(rng):
+    return rng.random((10, 28, 28, 1), dtype=np.float32)
+
+
+def test_learning_explorer_drops_static_epochs_beyond_the_record(rng, watched):
+    record = _fake_record(rng, epochs=3)
+    explorer = viewers.learning_explorer(record, watched)
+    assert [c.name for c in explorer.controls] == ["epoch", "class_index"]
+    epoch, class_index = explorer.controls
+    assert epoch.values == (1, 2, 3) and epoch.live == (1, 2, 3)
+    assert class_index.values == tuple(range(10))
+    assert int(np.prod([len(c.values) for c in explorer.controls])) == 30
+    kept = viewers.learning_explorer(_fake_record(rng, epochs=12), watched,
+                                     static_epochs=(1, 5, 10, 20, 0))
+    assert kept.controls[0].values == (1, 5, 10) and kept.controls[0].live == tuple(range(1, 13))
+    fallback = viewers.learning_explorer(record, watched, static_epochs=(50, 100))
+    assert fallback.controls[0].values == (3,)
+
+
+@pytest.mark.parametrize(("epoch", "class_index"), [(1, 7), (3, 2), (3, 4), (2, 0)])
+def test_learning_explorer_draws_the_recorded_maps(rng, watched, epoch, class_index):
+    from cnnlab.plotting import heatmap_overlay
+
+    record = _fake_record(rng)
+    explorer = viewers.learning_explorer(record, watched)
+    fig = explorer.render(epoch=epoch, class_index=class_index)
+    assert isinstance(fig, Figure)
+    np.testing.assert_array_equal(_panel(fig, 0), watched[class_index, ..., 0])
+    p = record["probabilities"][epoch - 1, class_index, class_index]
+    assert fig.axes[0].get_title() == (f"digit {class_index}, epoch {epoch}\n"
+                                       f"p({class_index}) = {p:.6f}")
+    for k, name in [(0, "softmax (usual)"), (1, "logit (eq. 4)")]:
+        heat = record["maps"][k, epoch - 1, class_index]
+        np.testing.assert_allclose(_panel(fig, k + 1), heatmap_overlay(watched[class_index], heat),
+                                   atol=1e-6)
+        peak = record["map_max"][k, epoch - 1, class_index]
+        want = "EMPTY" if peak == 0 else f"max {peak:.2g}"
+        assert fig.axes[k + 1].get_title() == f"from the {name}\n{want}"
+
+
+def test_learning_explorer_marks_exactly_the_empty_maps(rng, watched):
+    record = _fake_record(rng)
+    explorer = viewers.learning_explorer(record, watched)
+    marked = set()
+    for epoch in (1, 2, 3):
+        for c in range(10):
+            fig = explorer.render(epoch=epoch, class_index=c)
+            for k in (0, 1):
+                if "EMPTY" in fig.axes[k + 1].get_title():
+                    marked.add((k, epoch, c))
+            plt.close(fig)
+    assert marked == {(0, 3, 2), (0, 3, 4), (1, 1, 7)}
+
+
+def test_learning_explorer_pictures_differ_by_class_and_epoch(rng, watched):
+    explorer = viewers.learning_explorer(_fake_record(rng), watched)
+    pictures = {_png(explorer.render(epoch=e, class_index=c)) for e, c in [(1, 0), (1, 1), (2, 0)]}
+    assert len(pictures) == 3
+
+
+@pytest.mark.parametrize("n", [9, 11])
+def test_learning_explorer_needs_one_image_per_watched_digit(rng, n):
+    with pytest.raises(ValueError, match=rf"^images must hold the 10 watched digits, got {n}"):
+        viewers.learning_explorer(_fake_record(rng), rng.random((n, 28, 28, 1)))

@@ -158,6 +158,9 @@ def learning_explorer(record: dict, images: np.ndarray,
     """
     maps, peaks, probabilities = record["maps"], record["map_max"], record["probabilities"]
     epochs = maps.shape[1]
+    if not isinstance(images, np.ndarray) or images.ndim != 4:
+        raise ValueError(f"images must be an array of shape (N, H, W, 1), got "
+                         f"{getattr(images, 'shape', type(images).__name__)}.")
     if images.shape[0] != maps.shape[2]:
         raise ValueError(f"images must hold the {maps.shape[2]} watched digits, got "
                          f"{images.shape[0]}.")

@@ -1,0 +1,140 @@
+"""Tests for cnnlab.shortcuts: class background levels and the biased digits, by hand."""
+
+import numpy as np
+import pytest
+
+from cnnlab.shortcuts import add_background, class_backgrounds
+
+# -- class_backgrounds ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("low", "high"), [(0.1, 0.5), (0.0, 0.9), (0.25, 0.26)])
+def test_class_backgrounds_are_ten_evenly_spaced_levels(low, high):
+    levels = class_backgrounds(low, high)
+    assert levels.dtype == np.float32
+    assert levels.shape == (10,)
+    # By hand: level of class c is low + c (high - low) / 9.
+    expected = [low + c * (high - low) / 9 for c in range(10)]
+    np.testing.assert_allclose(levels, expected, rtol=0, atol=1e-7)
+    assert levels[0] == np.float32(low) and levels[-1] == np.float32(high)
+    np.testing.assert_allclose(np.diff(levels), (high - low) / 9, rtol=1e-4)
+
+
+def test_class_backgrounds_default_is_point_1_to_point_5():
+    np.testing.assert_allclose(class_backgrounds(), [0.1 + 0.4 * c / 9 for c in range(10)],
+                               atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("low", "high"),
+    [(0.5, 0.1), (0.3, 0.3), (-0.1, 0.5), (0.1, 1.0), (0.1, 1.5), (float("nan"), 0.5),
+     (0.1, float("nan")), (0.1, float("inf")), (float("-inf"), 0.5)],
+    ids=["reversed", "equal", "low-negative", "high-1", "high-above-1", "low-nan", "high-nan",
+         "high-inf", "low-minus-inf"],
+)
+def test_class_backgrounds_rejects_bad_levels(low, high):
+    with pytest.raises(ValueError, match=r"^need 0 <= low < high < 1, got low="):
+        class_backgrounds(low, high)
+
+
+@pytest.mark.parametrize(("low", "high", "match"),
+                         [("0.1", 0.5, r"^low must be a number, got str"),
+                          (0.1, None, r"^high must be a number, got NoneType"),
+                          (False, 0.5, r"^low must be a number, got bool")],
+                         ids=["low-str", "high-none", "low-bool"])
+def test_class_backgrounds_rejects_non_numbers(low, high, match):
+    with pytest.raises(TypeError, match=match):
+        class_backgrounds(low, high)
+
+
+# -- add_background ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def digits(rng):
+    images = rng.random((7, 5, 4, 1), dtype=np.float32)
+    images[:, 0, 0, 0] = 0.0       # background pixels
+    images[:, 1, 1, 0] = 1.0       # stroke pixels
+    classes = rng.integers(0, 10, 7)
+    return images, classes
+
+
+def _by_hand(images, classes, levels):
+    out = np.empty(images.shape, dtype=np.float64)
+    for n, c in enumerate(classes):
+        level = float(levels[c])
+        for index in np.ndindex(images.shape[1:]):
+            out[(n, *index)] = level + (1 - level) * float(images[(n, *index)])
+    return out
+
+
+@pytest.mark.parametrize("levels", [class_backgrounds(), class_backgrounds(0.0, 0.9),
+                                    np.array([0.7, 0, 0.3, 0.99, 0.1, 0.5, 0.2, 0.6, 0.4, 0.8])],
+                         ids=["default", "from-0", "shuffled"])
+def test_add_background_pixel_by_pixel(digits, levels):
+    images, classes = digits
+    before = images.copy()
+    out = add_background(images, classes, levels)
+    assert out.dtype == np.float32
+    assert out.shape == images.shape
+    np.testing.assert_allclose(out, _by_hand(images, classes, levels), rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(images, before)             # the input is not changed
+    assert out is not images
+    # Black becomes the class's level; strokes at 1 stay exactly white.
+    np.testing.assert_allclose(out[:, 0, 0, 0], np.asarray(levels, np.float32)[classes],
+                               atol=0)
+    assert (out[:, 1, 1, 0] == 1.0).all()
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_add_background_follows_classes_not_labels(digits):
+    # The same digit on the backgrounds of two classes differs only by the level.
+    images, _ = digits
+    levels = class_backgrounds()
+    twice = np.concatenate([images[:1], images[:1]])
+    out = add_background(twice, np.array([2, 8]), levels)
+    assert out[0, 0, 0, 0] == levels[2] and out[1, 0, 0, 0] == levels[8]
+    assert not np.array_equal(out[0], out[1])
+
+
+def test_add_background_of_all_strokes_is_white_for_every_level():
+    out = add_background(np.ones((10, 3, 3, 1), np.float32), np.arange(10), class_backgrounds())
+    assert (out == 1.0).all()
+
+
+_IMAGES = np.random.default_rng(0).random((4, 6, 6, 1), dtype=np.float32)
+_CLASSES = np.array([0, 3, 9, 5])
+_LEVELS = np.linspace(0.1, 0.5, 10)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"levels": _LEVELS[:9]}, ValueError, r"^levels must be 10 values in \[0, 1\)"),
+        ({"levels": _LEVELS.reshape(2, 5)}, ValueError, r"^levels must be 10 values in \[0, 1\)"),
+        ({"levels": np.where(_LEVELS == _LEVELS[9], 1.0, _LEVELS)}, ValueError,
+         r"^levels must be 10 values in \[0, 1\)"),
+        ({"levels": _LEVELS - 0.2}, ValueError, r"^levels must be 10 values in \[0, 1\)"),
+        ({"levels": np.where(_LEVELS == _LEVELS[3], np.nan, _LEVELS)}, ValueError,
+         r"^levels must be 10 values in \[0, 1\)"),
+        ({"levels": np.where(_LEVELS == _LEVELS[3], np.inf, _LEVELS)}, ValueError,
+         r"^levels must be 10 values in \[0, 1\)"),
+        ({"classes": np.array([0, 3, 10, 5])}, ValueError, r"^classes must be in 0\.\.9"),
+        ({"classes": np.array([0, -1, 9, 5])}, ValueError, r"^classes must be in 0\.\.9"),
+        ({"classes": _CLASSES[:3]}, ValueError, r"^classes must have shape \(4,\)"),
+        ({"classes": _CLASSES.astype(float)}, TypeError, r"^classes must be integers"),
+        ({"images": _IMAGES + 0.5}, ValueError, r"^images must have values in \[0, 1\]"),
+        ({"images": _IMAGES - 0.5}, ValueError, r"^images must have values in \[0, 1\]"),
+        ({"images": (_IMAGES * 255).astype(np.uint8)}, TypeError,
+         r"^images must be a float array"),
+        ({"images": _IMAGES[..., 0]}, ValueError, r"^images must have shape \(N, H, W, C\)"),
+        ({"images": _IMAGES.tolist()}, TypeError, r"^images must be a numpy array"),
+    ],
+    ids=["levels-9", "levels-2d", "level-1", "level-negative", "level-nan", "level-inf",
+         "class-10", "class-minus-1", "classes-short", "classes-float", "images-above-1",
+         "images-negative", "images-uint8", "images-3d", "images-list"],
+)
+def test_add_background_rejects_bad_input(kwargs, error, match):
+    args = {"images": _IMAGES, "classes": _CLASSES, "levels": _LEVELS, **kwargs}
+    with pytest.raises(error, match=match):
+        add_background(**args)
