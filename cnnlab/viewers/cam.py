@@ -67,7 +67,7 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
         batch = image[None].astype(np.float32)
         p = model.predict(batch, verbose=0)[0]
         cam = class_activation_maps(model, batch, class_index)[0]
-        fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
+        fig, axes = plt.subplots(1, 3, figsize=(9, 3.6))
         show_image(image, ax=axes[0], vmin=0, vmax=1, title=f"{name}\ntop 3: {_top3(p)}")
         show_heatmap(image, cam, ax=axes[1],
                      title=f"CAM of class {class_index} (p = {p[class_index]:.2f})")
@@ -116,7 +116,7 @@ def gradcam_explorer(model, images: np.ndarray, labels: np.ndarray, layers: Sequ
     def render(layer, digit, class_index):
         batch = images[digit:digit + 1]
         p = model.predict(batch, verbose=0)[0]
-        fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
+        fig, axes = plt.subplots(1, 3, figsize=(9, 3.6))
         show_image(batch[0], ax=axes[0], vmin=0, vmax=1,
                    title=f"test digit {digit} (label {labels[digit]})\ntop 3: {_top3(p)}")
         for ax, score in zip(axes[1:], ("logit", "softmax"), strict=True):
@@ -168,7 +168,7 @@ def learning_explorer(record: dict, images: np.ndarray,
 
     def render(epoch, class_index):
         e = epoch - 1
-        fig, axes = plt.subplots(1, 3, figsize=(8.4, 3.0))
+        fig, axes = plt.subplots(1, 3, figsize=(8.4, 3.5))
         show_image(images[class_index], ax=axes[0], vmin=0, vmax=1,
                    title=f"digit {class_index}, epoch {epoch}\n"
                          f"p({class_index}) = {probabilities[e, class_index, class_index]:.6f}")
