@@ -10,6 +10,17 @@ INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 
 
+def _conv32_conv64_pool():
+    """The convolutional part shared by the Keras example CNN and its JSAI 2019 variant."""
+    import keras
+    from keras import layers
+
+    return [keras.Input(shape=INPUT_SHAPE, name="image"),
+            layers.Conv2D(32, (3, 3), activation="relu", name="conv1"),
+            layers.Conv2D(64, (3, 3), activation="relu", name="conv2"),
+            layers.MaxPooling2D((2, 2), name="pool")]
+
+
 def keras_example_cnn():
     """The Keras MNIST example CNN, as the source blog post builds it.
 
@@ -27,10 +38,7 @@ def keras_example_cnn():
     from keras import layers
 
     return keras.Sequential([
-        keras.Input(shape=INPUT_SHAPE, name="image"),
-        layers.Conv2D(32, (3, 3), activation="relu", name="conv1"),
-        layers.Conv2D(64, (3, 3), activation="relu", name="conv2"),
-        layers.MaxPooling2D((2, 2), name="pool"),
+        *_conv32_conv64_pool(),
         layers.Dropout(0.25, name="dropout1"),
         layers.Flatten(name="flatten"),
         layers.Dense(128, activation="relu", name="dense1"),
@@ -88,10 +96,7 @@ def sakai2019_cnn():
     from keras import layers
 
     return keras.Sequential([
-        keras.Input(shape=INPUT_SHAPE, name="image"),
-        layers.Conv2D(32, (3, 3), activation="relu", name="conv1"),
-        layers.Conv2D(64, (3, 3), activation="relu", name="conv2"),
-        layers.MaxPooling2D((2, 2), name="pool"),
+        *_conv32_conv64_pool(),
         layers.Flatten(name="flatten"),
         layers.Dense(128, activation="sigmoid", name="dense1"),
         layers.Dropout(0.5, name="dropout"),

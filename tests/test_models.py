@@ -30,8 +30,20 @@ GAP_TABLE = [
     ("predictions", keras.layers.Dense, (10,), 64 * 10 + 10),
 ]
 
+# Table 1 of Sakai & Takenaka (JSAI 2019), with the dropout of its fully connected part.
+SAKAI_TABLE = [
+    ("conv1", keras.layers.Conv2D, (26, 26, 32), 3 * 3 * 1 * 32 + 32),
+    ("conv2", keras.layers.Conv2D, (24, 24, 64), 3 * 3 * 32 * 64 + 64),
+    ("pool", keras.layers.MaxPooling2D, (12, 12, 64), 0),
+    ("flatten", keras.layers.Flatten, (9216,), 0),
+    ("dense1", keras.layers.Dense, (128,), 9216 * 128 + 128),
+    ("dropout", keras.layers.Dropout, (128,), 0),
+    ("predictions", keras.layers.Dense, (10,), 128 * 10 + 10),
+]
+
 BUILDERS = {"keras_example_cnn": (models.keras_example_cnn, KERAS_EXAMPLE_TABLE, 1_199_882),
-            "gap_cnn": (models.gap_cnn, GAP_TABLE, 79_842)}
+            "gap_cnn": (models.gap_cnn, GAP_TABLE, 79_842),
+            "sakai2019_cnn": (models.sakai2019_cnn, SAKAI_TABLE, 1_199_882)}
 
 
 def test_the_hand_counted_tables_add_up_to_the_sources_totals():
@@ -63,8 +75,9 @@ def test_activations_and_layer_settings(name):
     layers = {layer.name: layer for layer in model.layers}
     assert layers["predictions"].activation is keras.activations.softmax
     for layer in model.layers:
-        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)) \
-                and layer.name != "predictions":
+        if isinstance(layer, keras.layers.Conv2D) or (
+                isinstance(layer, keras.layers.Dense) and name != "sakai2019_cnn"
+                and layer.name != "predictions"):
             assert layer.activation is keras.activations.relu, layer.name
         if isinstance(layer, keras.layers.Conv2D):
             assert layer.kernel_size == (3, 3), layer.name
@@ -74,6 +87,11 @@ def test_activations_and_layer_settings(name):
     if name == "keras_example_cnn":
         assert layers["dropout1"].rate == 0.25
         assert layers["dropout2"].rate == 0.5
+        assert all(layers[f"conv{i}"].padding == "valid" for i in (1, 2))
+    elif name == "sakai2019_cnn":
+        # ReLU in the convolutions only; the paper names a sigmoid in the dense part.
+        assert layers["dense1"].activation is keras.activations.sigmoid
+        assert layers["dropout"].rate == 0.5
         assert all(layers[f"conv{i}"].padding == "valid" for i in (1, 2))
     else:
         assert all(layers[f"conv{i}"].padding == "same" for i in range(1, 6))
