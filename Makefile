@@ -78,7 +78,7 @@ execute: $(STAMP) data
 	  || exit 1; done
 
 # Retrain the reference models of cnnlab.zoo from scratch (about 35 minutes on
-# two CPU cores) and record chapter 7's learning process (about 20 more),
+# two CPU cores) and record chapter 7's learning process (about 25 more),
 # writing cnnlab/weights/. Progress: one line per epoch. MODELS='gap_cnn'
 # retrains one model and skips the learning process.
 reproduce: $(STAMP) data

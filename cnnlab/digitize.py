@@ -151,7 +151,9 @@ def to_mnist(image: Any) -> np.ndarray:
     border = np.concatenate([x[:edge].ravel(), x[-edge:].ravel(),
                              x[:, :edge].ravel(), x[:, -edge:].ravel()])
     background = float(np.median(border))
-    if background > 0.5:  # dark ink on light paper: MNIST is the other way round
+    # Ink is what lies far from the background, on whichever side: dark ink on light (even
+    # dim) paper is turned round, as MNIST is light on dark.
+    if background - float(x.min()) > float(x.max()) - background:
         x, background = 1 - x, 1 - background
     contrast = float(x.max()) - background
     if contrast < MIN_CONTRAST:

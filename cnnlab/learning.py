@@ -3,9 +3,9 @@
 The paper trains its Table 1 network (:func:`cnnlab.models.sakai2019_cnn`) on
 10,000 training digits drawn at random for every epoch, batch 100, dropout 0.5
 in the fully connected part, and after every epoch draws the Grad-CAM map of
-one test digit of each class twice: from the class probability after softmax
-(the usual way, its eqs. 1-3) and from the class score before it (its fix,
-eq. 4). The usual maps go empty once the probability saturates.
+one test digit of each class twice: from the class score y^c after the output
+units' sigmoid (the usual way, its eqs. 1-3) and from the value x^c before it
+(its fix, eq. 4). The usual maps go empty once the score saturates at 1.
 
 That training takes minutes, too long for a notebook run, so
 :func:`reproduce` (``make reproduce``) runs it once and stores what a chapter
@@ -29,7 +29,9 @@ from cnnlab.zoo import WEIGHTS_DIR
 
 NAME = "sakai2019_learning"
 LAYER = "conv2"  # the last convolution, as Grad-CAM uses it
-SCORES = ("softmax", "logit")  # the usual way, and the fix of eq. 4
+# The usual way differentiates the score y^c after the output units' sigmoid;
+# the fix of eq. 4 differentiates the value x^c before it.
+SCORES = ("sigmoid", "logit")
 RECIPE = {
     "epochs": 100, "batch_size": 100, "images_per_epoch": 10_000, "seed": 0,
     "optimizer": "Adam, learning rate 1e-3 (the paper does not name one)",
@@ -90,6 +92,11 @@ def reproduce(directory: str | Path | None = None, epochs: int | None = None,
     -------
     dict
         The JSON part of the record (see :func:`record`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For ``epochs`` that is not a positive int.
     """
     import keras
     import tensorflow as tf
@@ -97,7 +104,7 @@ def reproduce(directory: str | Path | None = None, epochs: int | None = None,
     from cnnlab import models
     from cnnlab.checks import check_int
     from cnnlab.data import load_mnist
-    from cnnlab.explain.gradcam import grad_cam
+    from cnnlab.explain.gradcam import grad_cam, normalize_heatmaps
     from cnnlab.repro import set_seed
     from cnnlab.training import train
 
@@ -110,9 +117,11 @@ def reproduce(directory: str | Path | None = None, epochs: int | None = None,
 
     def monitor(model):
         probabilities = model.predict(x_test, batch_size=1000, verbose=0)
+        scores = keras.Model(model.inputs[0], model.get_layer("scores").output)
         return {"maps": np.stack([grad_cam(model, watched, LAYER, classes, score=s)
                                   for s in SCORES]),
                 "probabilities": probabilities[digits],
+                "sigmoid": keras.ops.convert_to_numpy(scores(watched, training=False)),
                 "test_accuracy": float((probabilities.argmax(axis=1) == y_test).mean())}
 
     set_seed(RECIPE["seed"])
@@ -124,13 +133,14 @@ def reproduce(directory: str | Path | None = None, epochs: int | None = None,
     seconds = time.perf_counter() - start
     maps = np.stack([m["maps"] for m in run.monitored], axis=1)  # (score, epoch, class, h, w)
     low, high = maps.min(axis=(-2, -1)), maps.max(axis=(-2, -1))
-    spread = np.where(high > low, high - low, 1)[..., None, None]
-    scaled = np.rint((maps - low[..., None, None]) / spread * 255).astype(np.uint8)
+    flat = maps.reshape(-1, *maps.shape[-2:])
+    scaled = np.rint(normalize_heatmaps(flat) * 255).astype(np.uint8).reshape(maps.shape)
     npz, meta = _paths(directory)
     np.savez_compressed(
         npz, digits=digits, maps=scaled, map_min=low.astype(np.float32),
         map_max=high.astype(np.float32),
-        probabilities=np.stack([m["probabilities"] for m in run.monitored]).astype(np.float32))
+        probabilities=np.stack([m["probabilities"] for m in run.monitored]).astype(np.float32),
+        sigmoid=np.stack([m["sigmoid"] for m in run.monitored]).astype(np.float32))
     result = {
         "recipe": {**RECIPE, "epochs": epochs}, "layer": LAYER, "scores": list(SCORES),
         "history": {**run.history,
@@ -146,6 +156,11 @@ def reproduce(directory: str | Path | None = None, epochs: int | None = None,
 def record(directory: str | Path | None = None) -> dict:
     """The stored learning process.
 
+    Parameters
+    ----------
+    directory : path, optional
+        Where :func:`reproduce` wrote it; the package's ``weights`` folder by default.
+
     Returns
     -------
     dict
@@ -155,11 +170,15 @@ def record(directory: str | Path | None = None) -> dict:
 
         - 'digits', shape (10,): test indices of the watched digits, one per class;
         - 'maps', shape (2, epochs, 10, h, w), float32 in [0, 1]: the Grad-CAM
-          maps normalised by eq. (7.3), first from the softmax, then from the
-          logit; an empty map is all zero;
+          maps normalised by eq. (7.3), first from the score after the sigmoid
+          (the usual way), then from the value before it (eq. 7.4); an empty
+          map is all zero;
         - 'map_max', shape (2, epochs, 10), float32: each raw map's maximum
           (0 for an empty map); 'map_min' likewise;
-        - 'probabilities', shape (epochs, 10, 10): the watched digits' outputs.
+        - 'probabilities', shape (epochs, 10, 10): the watched digits' outputs
+          (after the softmax layer);
+        - 'sigmoid', shape (epochs, 10, 10): their scores y after the output
+          units' sigmoid, before the softmax layer.
 
     Raises
     ------
@@ -212,6 +231,10 @@ def empty_maps(map_max: np.ndarray, threshold: float = 0.0) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     """``python -m cnnlab.learning [epochs]``: run and store the learning process."""
     args = argv if argv is not None else sys.argv[1:]
+    if args and not args[0].isdigit():
+        print(f"usage: python -m cnnlab.learning [epochs]; epochs must be a positive "
+              f"integer, got {args[0]!r}.", file=sys.stderr)
+        return 2
     epochs = int(args[0]) if args else None
     print(f"Training {NAME}: {RECIPE['source']}; {RECIPE['optimizer']}.", flush=True)
     result = reproduce(epochs=epochs)

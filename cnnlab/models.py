@@ -81,11 +81,13 @@ def sakai2019_cnn():
     """The CNN of Table 1 of Sakai & Takenaka (JSAI 2019), whose learning they watch.
 
     Conv2D 32 3x3 relu (26x26x32), Conv2D 64 3x3 relu (24x24x64), MaxPooling
-    2x2 (12x12x64), Flatten (9216), Dense 128, Dense 10 softmax. The paper uses
-    ReLU in the convolutions only and names a sigmoid in the fully connected
-    part (section 3), so ``dense1`` is a sigmoid layer; dropout (rate 0.5) acts
-    on the fully connected part only, after ``dense1``. 1,199,882 parameters,
-    like the Keras example CNN it resembles.
+    2x2 (12x12x64), Flatten (9216), Dense 128, Dense 10, softmax. The paper
+    uses ReLU in the convolutions only and a sigmoid in the fully connected
+    part (section 3): its fix differentiates "the value, before the sigmoid, of
+    the units that feed the softmax layer", so the ten output units ``scores``
+    have a sigmoid and a separate Softmax layer follows; ``dense1`` is a
+    sigmoid layer too. Dropout (rate 0.5) acts on the fully connected part
+    only, after ``dense1``. 1,199,882 parameters.
 
     Returns
     -------
@@ -100,5 +102,6 @@ def sakai2019_cnn():
         layers.Flatten(name="flatten"),
         layers.Dense(128, activation="sigmoid", name="dense1"),
         layers.Dropout(0.5, name="dropout"),
-        layers.Dense(NUM_CLASSES, activation="softmax", name="predictions"),
+        layers.Dense(NUM_CLASSES, activation="sigmoid", name="scores"),
+        layers.Softmax(name="predictions"),
     ], name="sakai2019_cnn")

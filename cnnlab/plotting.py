@@ -258,7 +258,8 @@ def show_probabilities(probabilities: np.ndarray, label: int | None = None,
     return ax
 
 
-def heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, threshold: float = 0.2) -> np.ndarray:
+def heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, threshold: float = 0.2,
+                    margin: int = 0) -> np.ndarray:
     """A heatmap laid over its image, as MathWorks' class activation mapping example draws it.
 
     The image is turned to gray and darkened (halved); the map is resized to
@@ -273,6 +274,12 @@ def heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, threshold: float = 0
         A class activation or Grad-CAM map, any scale.
     threshold : float, default 0.2
         Normalised map values below this are not drawn, in [0, 1).
+    margin : int, default 0
+        Pixels along each edge of the image that the map does not reach. A
+        map of 'valid' convolutions with stride 1 is smaller than the image
+        and its unit (0, 0) sits over pixel (margin, margin): 1 for conv1 and
+        2 for conv2 of the Keras example CNN ((28 - h) / 2). The map is then
+        resized to the inner (H - 2 margin, W - 2 margin) pixels only.
 
     Returns
     -------
@@ -296,9 +303,15 @@ def heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, threshold: float = 0
     if isinstance(threshold, bool) or not 0 <= threshold < 1:
         raise ValueError(f"threshold must be in [0, 1), got {threshold!r}.")
     height, width = image.shape
-    resized = np.asarray(Image.fromarray(heatmap, mode="F").resize(
-        (width, height), Image.Resampling.BILINEAR), dtype=np.float32)
-    resized = _unit(resized)
+    if isinstance(margin, bool) or not isinstance(margin, (int, np.integer)):
+        raise TypeError(f"margin must be an int, got {type(margin).__name__}.")
+    if not 0 <= 2 * margin < min(height, width):
+        raise ValueError(f"margin must be in [0, {(min(height, width) - 1) // 2}] for a "
+                         f"{height}x{width} image, got {margin}.")
+    inner = np.asarray(Image.fromarray(heatmap, mode="F").resize(
+        (width - 2 * margin, height - 2 * margin), Image.Resampling.BILINEAR), dtype=np.float32)
+    resized = np.zeros((height, width), np.float32)
+    resized[margin:height - margin, margin:width - margin] = _unit(inner)
     resized[resized < threshold] = 0
     # jet(255) scaled by a ramp: weak evidence is dark, strong evidence bright red.
     colours = plt.get_cmap("jet")(resized)[..., :3] * resized[..., None]
@@ -311,12 +324,12 @@ def _unit(values: np.ndarray) -> np.ndarray:
 
 
 def show_heatmap(image: np.ndarray, heatmap: np.ndarray, ax: Axes | None = None,
-                 title: str | None = None, threshold: float = 0.2) -> Axes:
+                 title: str | None = None, threshold: float = 0.2, margin: int = 0) -> Axes:
     """Draw :func:`heatmap_overlay` of ``image`` and ``heatmap``.
 
     Parameters
     ----------
-    image, heatmap, threshold
+    image, heatmap, threshold, margin
         As :func:`heatmap_overlay`.
     ax : matplotlib Axes, optional
     title : str, optional
@@ -324,8 +337,13 @@ def show_heatmap(image: np.ndarray, heatmap: np.ndarray, ax: Axes | None = None,
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`heatmap_overlay`.
     """
-    picture = heatmap_overlay(image, heatmap, threshold)
+    picture = heatmap_overlay(image, heatmap, threshold, margin)
     if ax is None:
         _, ax = plt.subplots(figsize=(3, 3))
     ax.imshow(picture, interpolation="nearest")

@@ -67,7 +67,10 @@ def add_background(images: np.ndarray, classes: np.ndarray, levels: np.ndarray) 
     """
     images = check_images(images, unit_range=True)
     classes = check_labels(classes, images.shape[0], "classes")
-    levels = np.asarray(levels, dtype=np.float64)
+    levels = np.asarray(levels)
+    if levels.dtype.kind not in "fiu":
+        raise TypeError(f"levels must be numbers, got dtype {levels.dtype}.")
+    levels = levels.astype(np.float64)
     if levels.shape != (10,) or not (np.isfinite(levels).all() and (levels >= 0).all()
                                      and (levels < 1).all()):
         raise ValueError(f"levels must be 10 values in [0, 1), got {np.asarray(levels)!r}.")

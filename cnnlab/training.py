@@ -91,7 +91,8 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
     Raises
     ------
     TypeError, ValueError
-        For bad images, labels, probe, epochs, batch size or validation split.
+        For bad images, labels, probe, epochs, batch size, validation split,
+        images per epoch (more than the training images), seed or monitor.
     """
     import keras
 
@@ -122,7 +123,7 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
 
     run = TrainingRun()
     probes: list[np.ndarray] = []
-    monitored: list[np.ndarray] = []
+    monitored: list = []
 
     class _Record(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):

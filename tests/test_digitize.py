@@ -225,3 +225,13 @@ _NAN[3, 4] = np.nan
 def test_bad_input_is_refused_with_a_clear_message(image, error, match):
     with pytest.raises(error, match=match):
         to_mnist(image)
+
+
+def test_dark_ink_on_dim_paper_is_turned_round():
+    # A phone photo in poor light: paper at 120 of 255, ink at 20. The ink is the side far
+    # from the background, so the picture is inverted although the paper is below 0.5.
+    dim = np.full((100, 100), 120, np.uint8)
+    dim[20:80, 45:55] = 20
+    bright = np.full((100, 100), 235, np.uint8)
+    bright[20:80, 45:55] = 20
+    np.testing.assert_allclose(to_mnist(dim), to_mnist(bright), atol=1e-6)

@@ -76,7 +76,7 @@ def test_model_unchanged(gap_model, images):
         ({"class_index": 3}, ValueError, r"class_index must be in 0..2"),
         ({"class_index": np.array([0, 1])}, ValueError, r"class_index must be an int or have"),
         ({"class_index": np.zeros(5)}, TypeError, r"class_index must be integers"),
-        ({"score": "probability"}, ValueError, r"score must be 'logit' or 'softmax'"),
+        ({"score": "probability"}, ValueError, r"score must be 'logit', 'softmax' or 'sigmoid'"),
         ({"images": np.full((2, 12, 12, 1), np.nan, np.float32)}, ValueError, r"NaN"),
         ({"images": np.zeros((2, 12, 12))}, ValueError, r"images must have shape"),
     ],
@@ -143,3 +143,30 @@ def test_normalize_heatmaps_leaves_constant_maps_at_zero(rng):
 def test_normalize_heatmaps_rejects_bad_input(heatmaps, error, match):
     with pytest.raises(error, match=match):
         normalize_heatmaps(heatmaps)
+
+
+def test_sigmoid_outputs_before_a_softmax_layer():
+    """Sakai & Takenaka's head: Dense with a sigmoid, then a Softmax layer.
+
+    The usual map differentiates y = sigmoid(x); by the chain rule its weights are the
+    logit map's times sigmoid'(x) = y (1 - y), so the maps differ by that factor.
+    """
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(4, 3, activation="relu", name="conv1"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(5, activation="sigmoid", name="scores"),
+        keras.layers.Softmax(name="predictions"),
+    ])
+    images = np.random.default_rng(0).random((3, 8, 8, 1)).astype(np.float32)
+    classes = np.array([0, 2, 4])
+    logit = grad_cam(model, images, "conv1", classes, score="logit")
+    sigmoid = grad_cam(model, images, "conv1", classes, score="sigmoid")
+    dense = model.get_layer("scores")
+    hidden = keras.Model(model.inputs[0], dense.input)(images).numpy()
+    x = hidden @ dense.kernel.numpy() + dense.bias.numpy()
+    y = 1 / (1 + np.exp(-x[np.arange(3), classes]))
+    np.testing.assert_allclose(sigmoid, logit * (y * (1 - y))[:, None, None], rtol=1e-4,
+                               atol=1e-7)
+    assert logit.max() > 0

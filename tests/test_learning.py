@@ -167,7 +167,8 @@ def _stand_in_model():
         keras.layers.Conv2D(4, 3, activation="relu", name="conv2"),   # 24x24, as the paper's
         keras.layers.MaxPooling2D(4, name="pool"),
         keras.layers.Flatten(name="flatten"),
-        keras.layers.Dense(10, activation="softmax", name="predictions"),
+        keras.layers.Dense(10, activation="sigmoid", name="scores"),   # the paper's head
+        keras.layers.Softmax(name="predictions"),
     ], name="stand_in")
 
 
@@ -212,7 +213,7 @@ def test_reproduce_stores_the_last_epoch_of_the_model_it_trained(reproduced):
     assert record["probabilities"].shape == (2, 10, 10)
     # After the last epoch the model is the trained one: recompute what was stored.
     watched = x_test[digits]
-    for k, score in enumerate(["softmax", "logit"]):
+    for k, score in enumerate(["sigmoid", "logit"]):
         raw = grad_cam(model, watched, "conv2", np.arange(10), score=score)
         np.testing.assert_allclose(record["map_max"][k, -1], raw.max(axis=(1, 2)), rtol=1e-5,
                                    atol=1e-12)
@@ -225,6 +226,8 @@ def test_reproduce_stores_the_last_epoch_of_the_model_it_trained(reproduced):
                                        atol=0.5 / 255 + 1e-5)
     np.testing.assert_allclose(record["probabilities"][-1], model.predict(watched, verbose=0),
                                atol=1e-6)
+    scores = keras.Model(model.inputs[0], model.get_layer("scores").output)(watched)
+    np.testing.assert_allclose(record["sigmoid"][-1], np.asarray(scores), atol=1e-6)
     accuracy = float((model.predict(x_test, verbose=0).argmax(axis=1) == y_test).mean())
     assert record["history"]["test_accuracy"][-1] == pytest.approx(accuracy, abs=1e-9)
 
@@ -232,7 +235,7 @@ def test_reproduce_stores_the_last_epoch_of_the_model_it_trained(reproduced):
 def test_reproduce_record_matches_its_json_and_recipe(reproduced):
     result, record = reproduced["result"], reproduced["record"]
     assert result["recipe"]["epochs"] == 2 and result["recipe"]["images_per_epoch"] == 40
-    assert result["layer"] == "conv2" and result["scores"] == ["softmax", "logit"]
+    assert result["layer"] == "conv2" and result["scores"] == ["sigmoid", "logit"]
     assert {"loss", "accuracy", "test_accuracy"} <= set(result["history"])
     assert all(len(v) == 2 for v in result["history"].values())
     assert len(result["epoch_seconds"]) == 2 and result["seconds"] > 0
@@ -271,8 +274,9 @@ def test_stored_record_is_consistent(stored):
     assert maps.min() >= 0 and maps.max() <= 1
     assert stored["map_max"].shape == stored["map_min"].shape == (2, epochs, 10)
     assert (stored["map_min"] >= 0).all() and (stored["map_min"] <= stored["map_max"]).all()
-    assert stored["probabilities"].shape == (epochs, 10, 10)
+    assert stored["probabilities"].shape == stored["sigmoid"].shape == (epochs, 10, 10)
     assert (stored["probabilities"] >= 0).all()
+    assert ((stored["sigmoid"] >= 0) & (stored["sigmoid"] <= 1)).all()
     np.testing.assert_allclose(stored["probabilities"].sum(axis=-1), 1, atol=1e-3)
     empty = stored["map_max"] == 0
     assert (maps[empty] == 0).all()
@@ -293,6 +297,7 @@ def test_stored_record_watches_the_first_test_digit_of_each_class(stored):
     np.testing.assert_array_equal(y_test[digits], np.arange(10))
 
 
-def test_stored_record_reaches_the_papers_accuracy(stored):
-    assert stored["history"]["test_accuracy"][-1] >= 0.98
+def test_stored_record_reaches_the_accuracy_the_chapter_states(stored):
+    # Chapter 7 reports the final test accuracy of the stored run to four places.
+    assert stored["history"]["test_accuracy"][-1] >= 0.99
 

@@ -38,7 +38,8 @@ SAKAI_TABLE = [
     ("flatten", keras.layers.Flatten, (9216,), 0),
     ("dense1", keras.layers.Dense, (128,), 9216 * 128 + 128),
     ("dropout", keras.layers.Dropout, (128,), 0),
-    ("predictions", keras.layers.Dense, (10,), 128 * 10 + 10),
+    ("scores", keras.layers.Dense, (10,), 128 * 10 + 10),
+    ("predictions", keras.layers.Softmax, (10,), 0),
 ]
 
 BUILDERS = {"keras_example_cnn": (models.keras_example_cnn, KERAS_EXAMPLE_TABLE, 1_199_882),
@@ -73,7 +74,11 @@ def test_layer_table_matches_the_source(name):
 def test_activations_and_layer_settings(name):
     model = BUILDERS[name][0]()
     layers = {layer.name: layer for layer in model.layers}
-    assert layers["predictions"].activation is keras.activations.softmax
+    if name == "sakai2019_cnn":   # a sigmoid on the output units, then a softmax layer
+        assert layers["scores"].activation is keras.activations.sigmoid
+        assert isinstance(layers["predictions"], keras.layers.Softmax)
+    else:
+        assert layers["predictions"].activation is keras.activations.softmax
     for layer in model.layers:
         if isinstance(layer, keras.layers.Conv2D) or (
                 isinstance(layer, keras.layers.Dense) and name != "sakai2019_cnn"
@@ -105,11 +110,14 @@ def test_output_is_a_probability_distribution(rng, name):
     assert probabilities.shape == (5, 10)
     assert np.all(probabilities >= 0)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=0, atol=1e-5)
-    # The softmax of the last layer's logits, computed by hand.
-    last = model.get_layer("predictions")
+    # The softmax of the last dense layer's logits, computed by hand (for the JSAI 2019
+    # network, the softmax of the sigmoid of its output units' logits).
+    last = model.get_layer("scores" if name == "sakai2019_cnn" else "predictions")
     features = keras.Model(model.inputs[0], last.input)(x, training=False)
     kernel, bias = (w.numpy() for w in last.weights)
     logits = keras.ops.convert_to_numpy(features) @ kernel + bias
+    if name == "sakai2019_cnn":
+        logits = 1 / (1 + np.exp(-logits))
     expected = np.exp(logits - logits.max(axis=1, keepdims=True))
     expected /= expected.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(probabilities, expected, rtol=0, atol=1e-6)

@@ -319,3 +319,27 @@ _MAP = np.arange(49.0).reshape(7, 7)
 def test_heatmap_overlay_rejects_bad_input(draw, image, heatmap, threshold, error, match):
     with pytest.raises(error, match=match):
         draw(image, heatmap, threshold=threshold)
+
+
+def test_heatmap_overlay_margin_puts_each_unit_over_its_pixels():
+    # A 'valid' conv2 map (24x24) of a 28x28 digit: unit (i, j) is centred on pixel
+    # (i + 2, j + 2); a single hot unit must colour exactly that pixel.
+    heat = np.zeros((24, 24), np.float32)
+    heat[5, 7] = 1.0
+    picture = plotting.heatmap_overlay(np.zeros((28, 28)), heat, margin=2)
+    coloured = np.argwhere(picture.sum(axis=-1) > 0)
+    assert coloured.tolist() == [[7, 9]]
+    # Without the margin the same map is stretched and lands elsewhere.
+    stretched = plotting.heatmap_overlay(np.zeros((28, 28)), heat)
+    assert [7, 9] not in np.argwhere(stretched.sum(axis=-1) > 0).tolist()
+
+
+@pytest.mark.parametrize(("margin", "error", "match"),
+                         [(-1, ValueError, r"^margin must be in \[0, 13\]"),
+                          (14, ValueError, r"^margin must be in \[0, 13\]"),
+                          (1.5, TypeError, r"^margin must be an int, got float"),
+                          (True, TypeError, r"^margin must be an int, got bool")],
+                         ids=["negative", "too-large", "float", "bool"])
+def test_heatmap_overlay_rejects_bad_margin(margin, error, match):
+    with pytest.raises(error, match=match):
+        plotting.heatmap_overlay(np.zeros((28, 28)), np.ones((24, 24)), margin=margin)

@@ -513,7 +513,11 @@ def test_gradcam_explorer_draws_both_maps(digits, flat_model, layer, digit, clas
     assert f"top 3: {_top3_text(p)}" in fig.axes[0].get_title()
     for k, score in [(1, "logit"), (2, "softmax")]:
         heat = grad_cam(flat_model, batch, layer, class_index, score=score)[0]
-        np.testing.assert_allclose(_panel(fig, k), heatmap_overlay(batch[0], heat), atol=1e-6)
+        # conv1's 26x26 map starts one pixel in (3x3 'valid'); conv2's, after the pool,
+        # has stride 2 and is stretched over the digit.
+        margin = {"conv1": 1, "conv2": 0}[layer]
+        np.testing.assert_allclose(_panel(fig, k), heatmap_overlay(batch[0], heat, margin=margin),
+                                   atol=1e-6)
         title = fig.axes[k].get_title()
         assert title.startswith(f"{layer}, class {class_index}, from the {score}\nmax ")
         assert f"max {heat.max():.2g}" in title
@@ -568,15 +572,17 @@ def test_gradcam_explorer_refuses_bad_digits(digits, flat_model):
 
 def _fake_record(rng, epochs=3):
     """A learning record as cnnlab.learning.record gives it, with some empty maps."""
-    maps = rng.random((2, epochs, 10, 6, 6)).astype(np.float32)
+    maps = rng.random((2, epochs, 10, 24, 24)).astype(np.float32)   # conv2's 24x24
     peaks = (rng.random((2, epochs, 10)) + 0.1).astype(np.float32)
-    peaks[0, -1, [2, 4]] = 0.0                                 # empty from the softmax
+    peaks[0, -1, [2, 4]] = 0.0                                 # empty the usual way
     peaks[1, 0, 7] = 0.0
+    peaks[0, 1, 5] = 1e-7                                      # faint
     maps[peaks == 0] = 0.0
     probabilities = rng.random((epochs, 10, 10)).astype(np.float32)
     probabilities /= probabilities.sum(axis=-1, keepdims=True)
     return {"maps": maps, "map_max": peaks, "map_min": np.zeros_like(peaks),
-            "probabilities": probabilities, "digits": np.arange(10)}
+            "probabilities": probabilities, "digits": np.arange(10),
+            "sigmoid": rng.random((epochs, 10, 10)).astype(np.float32)}
 
 
 @pytest.fixture
@@ -608,12 +614,14 @@ def test_learning_explorer_draws_the_recorded_maps(rng, watched, epoch, class_in
     fig = explorer.render(epoch=epoch, class_index=class_index)
     assert isinstance(fig, Figure)
     np.testing.assert_array_equal(_panel(fig, 0), watched[class_index, ..., 0])
-    p = record["probabilities"][epoch - 1, class_index, class_index]
+    y = record["sigmoid"][epoch - 1, class_index, class_index]
     assert fig.axes[0].get_title() == (f"digit {class_index}, epoch {epoch}\n"
-                                       f"p({class_index}) = {p:.6f}")
-    for k, name in [(0, "softmax (usual)"), (1, "logit (eq. 4)")]:
+                                       f"y = {y:.7f}")
+    for k, name in [(0, "sigmoid score y (usual)"), (1, "value x before it (eq. 7.4)")]:
         heat = record["maps"][k, epoch - 1, class_index]
-        np.testing.assert_allclose(_panel(fig, k + 1), heatmap_overlay(watched[class_index], heat),
+        # conv2's 24x24 map starts 2 pixels in from the 28x28 digit's edge.
+        np.testing.assert_allclose(_panel(fig, k + 1),
+                                   heatmap_overlay(watched[class_index], heat, margin=2),
                                    atol=1e-6)
         peak = record["map_max"][k, epoch - 1, class_index]
         want = "EMPTY" if peak == 0 else f"max {peak:.2g}"
@@ -632,6 +640,8 @@ def test_learning_explorer_marks_exactly_the_empty_maps(rng, watched):
                     marked.add((k, epoch, c))
             plt.close(fig)
     assert marked == {(0, 3, 2), (0, 3, 4), (1, 1, 7)}
+    faint = explorer.render(epoch=2, class_index=5).axes[1].get_title()
+    assert faint == "from the sigmoid score y (usual)\nFAINT, max 1e-07"
 
 
 def test_learning_explorer_pictures_differ_by_class_and_epoch(rng, watched):

@@ -32,28 +32,36 @@ def _parts(model, layer):
 
     picked = resolve_conv(model, layer)
     last = model.layers[-1]
+    # A separate softmax layer may follow the classifier (Sakai & Takenaka's network).
+    if isinstance(last, keras.layers.Softmax) and len(model.layers) > 1:
+        last = model.layers[-2]
     if not isinstance(last, keras.layers.Dense):
         raise ValueError(f"the model's last layer must be a Dense layer (the classifier), "
-                         f"got {last.name!r} ({type(last).__name__}).")
+                         f"possibly followed by a Softmax layer; got {last.name!r} "
+                         f"({type(last).__name__}).")
     return picked, last
 
 
 def grad_cam(model, images: np.ndarray, layer, class_index: int | np.ndarray,
-             score: Literal["logit", "softmax"] = "logit") -> np.ndarray:
+             score: Literal["logit", "softmax", "sigmoid"] = "logit") -> np.ndarray:
     """Grad-CAM heatmaps, eqs. (7.1)-(7.2), batched.
 
     Parameters
     ----------
     model : keras.Model
-        A classifier whose last layer is Dense (softmax or linear). Not changed.
+        A classifier whose last layer is Dense (softmax, sigmoid or linear),
+        possibly followed by a Softmax layer. Not changed.
     images : ndarray, shape (N, H, W, C), float32 in [0, 1]
     layer : str or keras Conv2D layer
         Whose feature maps A^k are weighted.
     class_index : int or ndarray of shape (N,)
         The class explained for each image.
-    score : {'logit', 'softmax'}, default 'logit'
-        Differentiate the score before the softmax (the fix of eq. 4) or the
-        probability after it (the usual Grad-CAM on a softmax model).
+    score : {'logit', 'softmax', 'sigmoid'}, default 'logit'
+        Differentiate the score x^c of the last dense layer before its
+        nonlinearity (the fix of eq. 7.4), or the score after it: the softmax
+        probability (the usual Grad-CAM on a softmax model) or the sigmoid of
+        the logit (the usual way on Sakai & Takenaka's network, whose output
+        units have a sigmoid before a softmax layer).
 
     Returns
     -------
@@ -73,8 +81,8 @@ def grad_cam(model, images: np.ndarray, layer, class_index: int | np.ndarray,
     import tensorflow as tf
 
     picked, last = _parts(model, layer)
-    if score not in ("logit", "softmax"):
-        raise ValueError(f"score must be 'logit' or 'softmax', got {score!r}.")
+    if score not in ("logit", "softmax", "sigmoid"):
+        raise ValueError(f"score must be 'logit', 'softmax' or 'sigmoid', got {score!r}.")
     images = check_images(images, unit_range=True)
     n_classes = last.units
     class_index = check_class_index(class_index, len(images), n_classes)
@@ -89,7 +97,8 @@ def grad_cam(model, images: np.ndarray, layer, class_index: int | np.ndarray,
     with tf.GradientTape() as tape:
         maps, hidden = probe(x, training=False)
         logits = tf.matmul(hidden, kernel) + bias
-        outputs = logits if score == "logit" else tf.nn.softmax(logits)
+        outputs = {"logit": logits, "softmax": tf.nn.softmax(logits),
+                   "sigmoid": tf.sigmoid(logits)}[score]
         picked_scores = tf.gather(outputs, class_index, axis=1, batch_dims=1)
     grads = tape.gradient(picked_scores, maps)                          # dy^c / dA^k_ij
     alpha = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)           # eq. (7.1)

@@ -19,6 +19,21 @@ def _top3(probabilities: np.ndarray) -> str:
     return ", ".join(f"{c}: {probabilities[c]:.2f}" for c in top)
 
 
+def _margin(model, layer: str) -> int:
+    """How far in from the image's edge the layer's unit (0, 0) is centred (stride 1 only).
+
+    A 'valid' convolution's map is smaller than the image; drawn over it, it
+    must start at the centre of its first unit's receptive field, not at the
+    edge. Strided (pooled) maps are stretched over the whole image.
+    """
+    from cnnlab.receptive import receptive_field
+
+    field = receptive_field(model, layer)
+    if field.stride != (1, 1):
+        return 0
+    return max(0, field.offset[0] + (field.size[0] - 1) // 2)
+
+
 def _uploaded_digit(upload) -> tuple[np.ndarray, str] | None:
     """The reader's own picture from an ipywidgets FileUpload value, as MNIST; None if none."""
     from cnnlab.digitize import to_mnist
@@ -55,9 +70,9 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
     """
     import ipywidgets as widgets
 
-    from cnnlab.explain.cam import _cam_parts, class_activation_maps
+    from cnnlab.explain.cam import class_activation_maps
 
-    _cam_parts(model)  # refuse a model without global pooling now, not at the first slide
+    class_activation_maps(model, images[:1])  # refuse a non-GAP model now, not at a slide
     labels = check_digits(images, labels, static_digits)
 
     def render(digit, class_index, upload=()):
@@ -89,7 +104,7 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
 
 def gradcam_explorer(model, images: np.ndarray, labels: np.ndarray, layers: Sequence[str],
                      static_digits: Sequence[int] = (0, 1, 2, 3)) -> Explorer:
-    """A layer, a digit and a class: Grad-CAM from the logit and from the softmax.
+    """A layer, a digit and a class: Grad-CAM from the logit and from the softmax (eq. 7.4).
 
     Parameters
     ----------
@@ -103,8 +118,14 @@ def gradcam_explorer(model, images: np.ndarray, labels: np.ndarray, layers: Sequ
     Returns
     -------
     Explorer
-        The digit with the top-3 predictions, and the two overlays (eq. 4's
+        The digit with the top-3 predictions, and the two overlays (eq. 7.4's
         logit, the usual softmax probability), each titled with its raw maximum.
+
+    Raises
+    ------
+    ValueError
+        For an unknown or non-convolution layer, or bad images, labels or
+        static digits.
     """
     from cnnlab.explain.gradcam import grad_cam
 
@@ -112,6 +133,7 @@ def gradcam_explorer(model, images: np.ndarray, labels: np.ndarray, layers: Sequ
     layers = [str(name) for name in layers]
     for name in layers:  # an unknown layer fails here, with grad_cam's own message
         grad_cam(model, images[:1], name, 0)
+    margins = {name: _margin(model, name) for name in layers}
 
     def render(layer, digit, class_index):
         batch = images[digit:digit + 1]
@@ -121,7 +143,7 @@ def gradcam_explorer(model, images: np.ndarray, labels: np.ndarray, layers: Sequ
                    title=f"test digit {digit} (label {labels[digit]})\ntop 3: {_top3(p)}")
         for ax, score in zip(axes[1:], ("logit", "softmax"), strict=True):
             heat = grad_cam(model, batch, layer, class_index, score=score)[0]
-            show_heatmap(batch[0], heat, ax=ax,
+            show_heatmap(batch[0], heat, ax=ax, margin=margins[layer],
                          title=f"{layer}, class {class_index}, from the {score}\n"
                                f"max {heat.max():.2g}" + (" (empty)" if heat.max() == 0 else ""))
         fig.tight_layout()
@@ -136,8 +158,8 @@ def gradcam_explorer(model, images: np.ndarray, labels: np.ndarray, layers: Sequ
 
 
 def learning_explorer(record: dict, images: np.ndarray,
-                      static_epochs: Sequence[int] = (1, 2, 3, 5, 10, 20, 30, 50, 70, 100)
-                      ) -> Explorer:
+                      static_epochs: Sequence[int] = (1, 2, 3, 5, 10, 20, 30, 50, 70, 100),
+                      faint: float = 1e-6) -> Explorer:
     """Epoch and class sliders over the recorded learning process, both ways.
 
     Parameters
@@ -149,14 +171,25 @@ def learning_explorer(record: dict, images: np.ndarray,
     static_epochs : sequence of int
         The epochs offered on the site (every epoch live); those beyond the
         record are dropped.
+    faint : float, default 1e-6
+        A map whose raw peak is at most this is marked FAINT (EMPTY at 0);
+        see :func:`cnnlab.learning.empty_maps`.
 
     Returns
     -------
     Explorer
-        The digit with its probability, the map from the softmax (the usual
-        way) and the map from the logit (eq. 4); an empty map is marked.
+        The digit with its score, the map from the score after the sigmoid
+        (the usual way) and the map from the value before it (eq. 7.4); the
+        maps of the watched digits, drawn over the pixels their units see.
+
+    Raises
+    ------
+    ValueError
+        If ``images`` are not the record's watched digits.
     """
-    maps, peaks, probabilities = record["maps"], record["map_max"], record["probabilities"]
+    from cnnlab.learning import empty_maps
+
+    maps, peaks, scores = record["maps"], record["map_max"], record["sigmoid"]
     epochs = maps.shape[1]
     if not isinstance(images, np.ndarray) or images.ndim != 4:
         raise ValueError(f"images must be an array of shape (N, H, W, 1), got "
@@ -165,19 +198,24 @@ def learning_explorer(record: dict, images: np.ndarray,
         raise ValueError(f"images must hold the {maps.shape[2]} watched digits, got "
                          f"{images.shape[0]}.")
     static = [e for e in static_epochs if 1 <= e <= epochs] or [epochs]
+    weak = empty_maps(peaks, faint)
+    # Maps of stride-1 'valid' convolutions sit (H - h) / 2 pixels in from each edge.
+    margin = (images.shape[1] - maps.shape[3]) // 2
 
     def render(epoch, class_index):
         e = epoch - 1
         fig, axes = plt.subplots(1, 3, figsize=(8.4, 3.5))
         show_image(images[class_index], ax=axes[0], vmin=0, vmax=1,
                    title=f"digit {class_index}, epoch {epoch}\n"
-                         f"p({class_index}) = {probabilities[e, class_index, class_index]:.6f}")
-        for k, (ax, name) in enumerate(zip(axes[1:], ("softmax (usual)", "logit (eq. 4)"),
+                         f"y = {scores[e, class_index, class_index]:.7f}")
+        for k, (ax, name) in enumerate(zip(axes[1:], ("sigmoid score y (usual)",
+                                                      "value x before it (eq. 7.4)"),
                                            strict=True)):
             peak = peaks[k, e, class_index]
-            show_heatmap(images[class_index], maps[k, e, class_index], ax=ax,
-                         title=f"from the {name}\n" + ("EMPTY" if peak == 0
-                                                       else f"max {peak:.2g}"))
+            mark = "EMPTY" if peak == 0 else "FAINT, " if weak[k, e, class_index] else ""
+            show_heatmap(images[class_index], maps[k, e, class_index], ax=ax, margin=margin,
+                         title=f"from the {name}\n" + (mark if peak == 0
+                                                       else f"{mark}max {peak:.2g}"))
         fig.tight_layout()
         return fig
 
@@ -185,5 +223,5 @@ def learning_explorer(record: dict, images: np.ndarray,
         render,
         [Control("epoch", static, live=range(1, epochs + 1)),
          Control("class_index", CLASSES, label="class")],
-        title="Grad-CAM epoch by epoch: the usual way and eq. 4",
+        title="Grad-CAM epoch by epoch: the usual way and eq. 7.4",
     )
