@@ -147,8 +147,8 @@ def test_receptive_field_refuses_what_it_cannot_follow():
     with pytest.raises(ValueError, match=r"layer 'add' has 2 inputs"):
         receptive_field(branched, "after")
     reshaped = keras.Sequential([
-        keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Reshape((8, 8, 1)),
-        keras.layers.Conv2D(1, 3, name="conv")])
+        keras.Input((8, 8, 1)), keras.layers.Flatten(name="flatten"),   # named: Keras counts
+        keras.layers.Reshape((8, 8, 1)), keras.layers.Conv2D(1, 3, name="conv")])
     with pytest.raises(ValueError, match=r"cannot follow .* layer 'flatten' \(Flatten\)"):
         receptive_field(reshaped, "conv")
 
