@@ -22,7 +22,7 @@ help:
 	@echo "make test   unit tests, every chapter under strict nbval, site checks"
 	@echo "make lab    JupyterLab on the notebooks"
 	@echo "make execute  re-run the notebooks in place (refresh stored outputs)"
-	@echo "make reproduce  retrain the reference models (MODELS='gap_cnn' for one)"
+	@echo "make reproduce  re-run every recorded training of cnnlab.zoo (RUNS='gap_cnn' for one)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,13 +77,12 @@ execute: $(STAMP) data
 	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.store_widget_state=False "$$nb" \
 	  || exit 1; done
 
-# Retrain the reference models of cnnlab.zoo from scratch (about 35 minutes on
-# two CPU cores) and record chapter 7's learning process (about 25 more),
-# writing cnnlab/weights/. Progress: one line per epoch. MODELS='gap_cnn'
-# retrains one model and skips the learning process.
+# Re-run every recorded run of cnnlab.zoo from scratch (the reference models,
+# the chapters' short trainings, chapter 7's learning process: about an hour on
+# two CPU cores), writing cnnlab/weights/. Progress: one line per epoch.
+# RUNS='gap_cnn' re-runs one of them.
 reproduce: $(STAMP) data
-	$(BIN)/python -m cnnlab.zoo $(MODELS)
-	@if [ -z "$(MODELS)" ]; then $(BIN)/python -m cnnlab.learning; fi
+	$(BIN)/python -m cnnlab.zoo $(RUNS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check cnnlab tests book/_ext

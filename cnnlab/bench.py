@@ -74,3 +74,170 @@ def measure(fn: Callable[..., Any], *args: Any, trace_memory: bool = True,
         if trace_memory:
             tracemalloc.stop()
     return Measurement(result=result, seconds=seconds, peak_bytes=peak)
+
+
+# -- make bench: what each chapter and each explainer costs -------------------------------
+
+# A classroom node runs 40 kernels: each chapter must fit this budget on 2 cores.
+CHAPTER_SECONDS = 180
+CHAPTER_BYTES = 1.5 * 2**30
+# Appended to a chapter run: the kernel's own peak resident memory (kB on Linux).
+_PEAK_RSS_CELL = ("import resource as _resource\n"
+                  "print(_resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss)")
+
+
+@dataclass(frozen=True)
+class ChapterCost:
+    """What one chapter costs, run top to bottom in a fresh kernel.
+
+    Attributes
+    ----------
+    path : str
+    seconds : float
+        Wall-clock time of the run, kernel start included.
+    peak_bytes : int
+        The kernel's peak resident set size.
+    """
+
+    path: str
+    seconds: float
+    peak_bytes: int
+
+    @property
+    def within_budget(self) -> bool:
+        """At most 3 minutes and 1.5 GB."""
+        return self.seconds <= CHAPTER_SECONDS and self.peak_bytes <= CHAPTER_BYTES
+
+
+def chapter_cost(path: str, timeout: int = 900) -> ChapterCost:
+    """Run a chapter notebook in a fresh kernel (not in place) and measure it.
+
+    The kernel inherits this process's environment, so set
+    ``TF_ENABLE_ONEDNN_OPTS`` or thread counts before calling.
+
+    Parameters
+    ----------
+    path : str
+        A notebook; its cells run with the notebook's folder as working directory.
+    timeout : int, default 900
+        Seconds allowed per cell.
+
+    Returns
+    -------
+    ChapterCost
+    """
+    import os
+    import resource
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    if resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 0:  # pragma: no cover
+        raise RuntimeError("this system does not report peak memory.")
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(_PEAK_RSS_CELL))
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": os.path.dirname(path) or "."}})
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    printed = "".join(o.get("text", "") for o in notebook.cells[-1].outputs).split()
+    return ChapterCost(path, seconds, int(printed[-1]) * 1024)
+
+
+def _best_of(fn: Callable[[], Any], repeat: int = 3) -> float:
+    fn()  # the first call traces and builds; readers pay it once
+    return min(measure(fn, trace_memory=False).seconds for _ in range(repeat))
+
+
+def explainer_throughput(n: int = 1000, repeat: int = 3) -> list[tuple[str, float, str, float]]:
+    """Images per second of each explainer, against plain passes of the same model.
+
+    Measured in one run on the first ``n`` test digits with the zoo's
+    models: Grad-CAM and the deconvnet on the Keras example CNN (conv2), CAM
+    on the GAP CNN, occlusion (7x7 patch, stride 2) on the Keras example CNN.
+    The baselines are one compiled forward pass (``predict``) and one
+    compiled forward and backward pass (the gradient of every image's top
+    score with respect to its pixels).
+
+    Returns
+    -------
+    list of (name, images per second, baseline name, ratio of times)
+        The ratio is the explainer's time over the baseline's for the same
+        images: how many plain passes one explanation costs.
+    """
+    import tensorflow as tf
+
+    from cnnlab import zoo
+    from cnnlab.data import load_mnist
+    from cnnlab.explain.cam import class_activation_maps
+    from cnnlab.explain.deconvnet import deconvnet
+    from cnnlab.explain.gradcam import grad_cam
+    from cnnlab.explain.occlusion import occlusion, patch_corners
+
+    (_, _), (x_test, y_test) = load_mnist()
+    images, labels = x_test[:n], y_test[:n]
+    rows = []
+    for name in ("keras_example_cnn", "gap_cnn"):
+        model = zoo.load(name)
+
+        @tf.function(reduce_retracing=True)
+        def forward_backward(x, model=model):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                top = tf.reduce_max(model(x, training=False), axis=1)
+            return tape.gradient(top, x)
+
+        forward = _best_of(lambda m=model: m.predict(images, batch_size=n, verbose=0), repeat)
+        both = _best_of(lambda f=forward_backward: f(tf.constant(images)), repeat)
+        rows.append((f"forward pass ({name})", n / forward, "forward", 1.0))
+        rows.append((f"forward + backward ({name})", n / both, "forward", both / forward))
+        if name == "gap_cnn":
+            cam = _best_of(lambda m=model: class_activation_maps(m, images, labels), repeat)
+            rows.append(("CAM (gap_cnn, conv5)", n / cam, "forward", cam / forward))
+            continue
+        gradcam = _best_of(lambda m=model: grad_cam(m, images, "conv2", labels), repeat)
+        rows.append(("Grad-CAM (conv2)", n / gradcam, "forward", gradcam / forward))
+        deconv = _best_of(lambda m=model: deconvnet(m, images, "conv2", 17), repeat)
+        rows.append(("deconvnet (conv2, channel 17)", n / deconv, "forward + backward",
+                     deconv / both))
+        few = max(1, n // 50)  # every patch position is a forward pass
+        copies = few * len(patch_corners(28, 7, 2)) ** 2
+        occ = _best_of(lambda m=model, k=few: occlusion(m, images[:k], labels[:k]), repeat)
+        rows.append((f"occlusion (7x7, stride 2: {copies // few} copies per digit)",
+                     few / occ, "forward, per copy", occ / (forward * copies / n)))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m cnnlab.bench [notebooks...]``: the chapters' and explainers' costs.
+
+    Prints a table of each chapter's wall time and the kernel's peak memory
+    against the classroom budget, then the explainers' throughput. Set
+    ``TF_ENABLE_ONEDNN_OPTS`` to compare oneDNN on and off. Returns 1 when a
+    chapter is over budget.
+    """
+    import glob
+    import os
+    import sys
+
+    paths = (argv if argv is not None else sys.argv[1:]) or sorted(
+        glob.glob("notebooks/*.ipynb"))
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(TensorFlow's default)")
+    print(f"oneDNN: TF_ENABLE_ONEDNN_OPTS={onednn}; {os.cpu_count()} CPUs", flush=True)
+    print(f"{'chapter':40s} {'time':>8s} {'peak RSS':>10s}  budget (3 min, 1.5 GB)", flush=True)
+    over = 0
+    for path in paths:
+        cost = chapter_cost(path)
+        over += not cost.within_budget
+        print(f"{os.path.basename(path):40s} {cost.seconds:7.0f}s {cost.peak_bytes / 2**30:8.2f}GB"
+              f"  {'ok' if cost.within_budget else 'OVER'}", flush=True)
+    print(f"\n{'explainer (1,000 test digits)':52s} {'images/s':>9s}  cost in plain passes",
+          flush=True)
+    for name, rate, baseline, ratio in explainer_throughput():
+        print(f"{name:52s} {rate:9,.0f}  {ratio:5.2f} x {baseline}", flush=True)
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -76,3 +76,69 @@ def add_background(images: np.ndarray, classes: np.ndarray, levels: np.ndarray) 
         raise ValueError(f"levels must be 10 values in [0, 1), got {np.asarray(levels)!r}.")
     level = levels[classes].astype(np.float32)[:, None, None, None]
     return (level + (1 - level) * images).astype(np.float32)
+
+
+# The zoo's recorded runs of chapter 6 train on the first 12,000 training digits.
+BIASED_TRAINING_IMAGES = 12_000
+
+
+def biased_training_set(images: np.ndarray, labels: np.ndarray,
+                        n: int = BIASED_TRAINING_IMAGES) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` digits, each on the background of its own class (the trap).
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W, C), float32 in [0, 1]
+    labels : ndarray, shape (N,), int in 0..9
+    n : int, default 12,000
+
+    Returns
+    -------
+    images, labels : the ``n`` biased digits and their labels
+    """
+    return add_background(images[:n], labels[:n], class_backgrounds()), labels[:n]
+
+
+def plain_training_set(images: np.ndarray, labels: np.ndarray,
+                       n: int = BIASED_TRAINING_IMAGES) -> tuple[np.ndarray, np.ndarray]:
+    """The same first ``n`` digits on their black background (the control)."""
+    return check_images(images[:n], unit_range=True), check_labels(labels[:n], len(images[:n]))
+
+
+def other_classes(labels: np.ndarray) -> np.ndarray:
+    """The class whose background a test digit gets in the swap test: (label + 3) mod 10."""
+    return (check_labels(labels, np.asarray(labels).shape[0]) + 3) % 10
+
+
+def background_figures(model, images: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """How a classifier fares with and without the class backgrounds.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Outputs class probabilities.
+    images : ndarray, shape (N, 28, 28, 1), float32 in [0, 1]
+        Test digits on black.
+    labels : ndarray, shape (N,), int in 0..9
+
+    Returns
+    -------
+    dict
+        'accuracy_plain' (digits on black), 'accuracy_own_background' (each on
+        its class's background), 'accuracy_other_background' (each on the
+        background of :func:`other_classes`), and 'follows_background': the
+        share of the last set predicted as the background's class.
+    """
+    images = check_images(images, unit_range=True)
+    labels = check_labels(labels, images.shape[0])
+    levels, other = class_backgrounds(), other_classes(labels)
+
+    def predict(x):
+        return model.predict(x, batch_size=1000, verbose=0).argmax(axis=1)
+
+    swapped = predict(add_background(images, other, levels))
+    return {"accuracy_plain": float((predict(images) == labels).mean()),
+            "accuracy_own_background": float(
+                (predict(add_background(images, labels, levels)) == labels).mean()),
+            "accuracy_other_background": float((swapped == labels).mean()),
+            "follows_background": float((swapped == other).mean())}

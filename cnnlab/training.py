@@ -159,6 +159,45 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
     return run
 
 
+class WeightSnapshots:
+    """A monitor for :func:`train`: how far each layer's kernel is from where it ends up.
+
+    Zeiler & Fergus (2014, Fig. 4) watch features form during training: the
+    lower layers settle within a few epochs, the upper ones later. Called with
+    the model after every epoch, this keeps a copy of its weights;
+    :meth:`finish` gives, for each layer with a kernel, the cosine similarity
+    of its kernel after every epoch to its kernel after the last epoch, and
+    float16 snapshots of the ``kept`` layers' weights (small layers, so that
+    a recorded run can rebuild them epoch by epoch).
+
+    Parameters
+    ----------
+    kept : sequence of str, default ()
+        Layers whose weights are kept for every epoch.
+    """
+
+    def __init__(self, kept: tuple[str, ...] | list[str] = ()):
+        self.kept = tuple(kept)
+
+    def __call__(self, model) -> dict[str, np.ndarray]:
+        # Keyed as the zoo stores weights: 'conv1/kernel', without the model's name.
+        return {v.path.split("/", 1)[1]: np.array(v.numpy()) for v in model.weights}
+
+    def finish(self, items: list[dict[str, np.ndarray]]) -> dict:
+        """'similarity' (epochs, layers) float32, 'similarity_layers', the snapshots."""
+        layers = [key.split("/")[0] for key in items[-1] if key.endswith("/kernel")]
+        similarity = np.empty((len(items), len(layers)), dtype=np.float32)
+        for j, layer in enumerate(layers):
+            final = items[-1][f"{layer}/kernel"].ravel().astype(np.float64)
+            for e, item in enumerate(items):
+                kernel = item[f"{layer}/kernel"].ravel().astype(np.float64)
+                similarity[e, j] = kernel @ final / (np.linalg.norm(kernel)
+                                                     * np.linalg.norm(final))
+        kept = {key: np.stack([item[key] for item in items]).astype(np.float16)
+                for key in items[-1] if key.split("/")[0] in self.kept}
+        return {"similarity": similarity, "similarity_layers": layers, **kept}
+
+
 def _RandomSubsets(images, labels, per_epoch, batch_size, seed):
     """A Keras dataset that shows ``per_epoch`` images drawn afresh every epoch."""
     import keras
@@ -230,52 +269,88 @@ def macro_f1(labels: np.ndarray, predicted: np.ndarray) -> float:
     return float(f1.mean())
 
 
-def linear_probe(train_features: np.ndarray, train_labels: np.ndarray,
-                 test_features: np.ndarray, test_labels: np.ndarray, *, epochs: int = 20,
-                 seed: int = 0) -> float:
-    """Accuracy of a linear softmax classifier trained on frozen features.
+def linear_probe(model, train_images: np.ndarray, train_labels: np.ndarray,
+                 test_images: np.ndarray, test_labels: np.ndarray, layer=None, *,
+                 epochs: int = 20, batch_size: int = 128, seed: int = 0) -> float:
+    """Accuracy of a linear softmax classifier trained on one layer's frozen features.
 
     Zeiler & Fergus (2014, section 5.3) train a linear classifier on the
-    features of each layer of a fixed network to see how much each layer's
-    representation separates the classes. Features are flattened and
-    standardised with the training set's mean and standard deviation.
+    features of each layer of a fixed network to see how well each layer's
+    representation separates the classes. The features are flattened and
+    standardised with the training images' mean and standard deviation.
+
+    The classifier sits on top of the frozen layers, which run again for every
+    batch, so no matrix of features is ever held: conv2's features of 5,000
+    digits would take 737 MB, twice over with their standardised copy. The
+    mean and standard deviation are summed in chunks, in float64.
 
     Parameters
     ----------
-    train_features, test_features : ndarray, shape (N, ...) and (M, ...)
+    model : keras.Model
+        The fixed network; not changed.
+    train_images, test_images : ndarray, shape (N, H, W, C) and (M, H, W, C), float32 in [0, 1]
     train_labels, test_labels : ndarray, shape (N,) and (M,), int in 0..9
+    layer : str or keras layer, optional
+        Whose output the classifier reads (in inference mode: dropout off);
+        the pixels themselves when omitted.
     epochs : int, default 20
-        Adam (1e-3), batch 128.
+        Adam (1e-3).
+    batch_size : int, default 128
     seed : int, default 0
 
     Returns
     -------
     float
-        Accuracy on the test features.
+        Accuracy on the test images.
 
     Raises
     ------
     ValueError, TypeError
-        For mismatched lengths or feature sizes, or bad labels.
+        For bad or mismatched images or labels, an unknown layer, or bad
+        epochs, batch size or seed.
     """
     import keras
 
+    from cnnlab.features import feature_maps
     from cnnlab.repro import set_seed
 
-    train = np.asarray(train_features, dtype=np.float32).reshape(len(train_features), -1)
-    test = np.asarray(test_features, dtype=np.float32).reshape(len(test_features), -1)
-    if train.shape[1] != test.shape[1]:
-        raise ValueError(f"train and test features differ in size: {train.shape[1]} and "
-                         f"{test.shape[1]} values per image.")
-    train_labels = check_labels(train_labels, len(train), "train_labels")
-    test_labels = check_labels(test_labels, len(test), "test_labels")
+    train_images = check_images(train_images, "train_images", unit_range=True)
+    test_images = check_images(test_images, "test_images", unit_range=True)
+    if train_images.shape[1:] != test_images.shape[1:]:
+        raise ValueError(f"train_images and test_images differ in shape: "
+                         f"{train_images.shape[1:]} and {test_images.shape[1:]} per image.")
+    train_labels = check_labels(train_labels, len(train_images), "train_labels")
+    test_labels = check_labels(test_labels, len(test_images), "test_labels")
     epochs = check_int("epochs", epochs, 1)
-    mean, std = train.mean(axis=0), train.std(axis=0) + 1e-6
+    batch_size = check_int("batch_size", batch_size, 1)
+    seed = check_int("seed", seed, 0)
+
+    def features(images):
+        if layer is not None:
+            images = next(iter(feature_maps(model, [layer], images).values()))
+        return images.reshape(len(images), -1).astype(np.float64)
+
+    total = squares = 0.0
+    for start in range(0, len(train_images), 500):
+        chunk = features(train_images[start:start + 500])
+        total, squares = total + chunk.sum(axis=0), squares + (chunk * chunk).sum(axis=0)
+    mean = total / len(train_images)
+    std = np.sqrt(np.maximum(squares / len(train_images) - mean * mean, 0.0)) + 1e-6
+
     set_seed(seed)
-    probe = keras.Sequential([keras.Input((train.shape[1],)),
-                              keras.layers.Dense(10, activation="softmax")])
+    inputs = keras.Input(train_images.shape[1:])
+    x = inputs
+    if layer is not None:
+        name = layer if isinstance(layer, str) else layer.name
+        frozen = keras.Model(model.inputs, model.get_layer(name).output)
+        frozen.trainable = False
+        x = frozen(x, training=False)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Normalization(mean=mean.astype(np.float32),
+                                   variance=(std * std).astype(np.float32))(x)
+    probe = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
     probe.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    probe.fit((train - mean) / std, train_labels, batch_size=128, epochs=epochs, verbose=0)
-    predicted = probe.predict((test - mean) / std, verbose=0).argmax(axis=1)
+    probe.fit(train_images, train_labels, batch_size=batch_size, epochs=epochs, verbose=0)
+    predicted = probe.predict(test_images, batch_size=500, verbose=0).argmax(axis=1)
     return float((predicted == test_labels).mean())

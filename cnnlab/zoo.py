@@ -1,14 +1,24 @@
-"""Trained reference models: their recipes, stored weights, and how to check them.
+"""Recorded runs: every training whose numbers the book quotes, with its recipe and result.
 
-A full training takes tens of minutes on a laptop CPU, too long for every run
-of a notebook. Each reference model therefore has a :class:`Recipe` (the
-architecture, optimizer, epochs and seed of its source) and weights produced
-by this module's :func:`reproduce` (``make reproduce``), stored in
-``cnnlab/weights`` as float16 (half the size; the accuracy recorded beside
-them is measured with the stored, rounded weights). :func:`load` returns a
-model in well under a second; :func:`record` returns what the training
-recorded (learning curves, test metrics, time, and every test digit's
-prediction after every epoch).
+A training's numbers depend on the machine that ran it: the CPU's instruction
+set, oneDNN and thread scheduling change the last bits of every sum, and a
+training amplifies them. So a chapter never quotes a training it runs itself.
+Each training that a chapter quotes is a recorded run here: a :class:`Recipe`
+(architecture, training set, optimizer, epochs, seed, and what to record
+after every epoch) in :data:`RECIPES`, and what :func:`reproduce` stored in
+``cnnlab/weights``:
+
+- ``<name>.json``: the record (recipe, per-epoch history, the test figures
+  of the stored model, time, versions);
+- ``<name>.epochs.npz``: per-epoch arrays (each test digit's prediction, or
+  what the recipe's monitor kept);
+- ``<name>.weights.npz``: the final weights as float16, for runs that keep
+  them (the test figures are measured with these rounded weights).
+
+``make reproduce`` runs every entry (``python -m cnnlab.zoo``); :func:`load`
+returns a stored model in well under a second, :func:`record` what its
+training recorded, and one test checks every entry against the figures the
+book states (:attr:`Recipe.claims`).
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 @dataclass(frozen=True)
 class Recipe:
-    """How a reference model is trained.
+    """How a recorded run is trained, what it keeps, and what the book states of it.
 
     Attributes
     ----------
@@ -38,14 +48,33 @@ class Recipe:
         Returns the uncompiled model (see :mod:`cnnlab.models`).
     optimizer : callable
         Returns a fresh Keras optimizer.
-    epochs, batch_size : int
-    validation_split : float
-        Held out from the end of the 60,000 training images, as Keras does.
-    seed : int
-    min_test_accuracy : float
-        What the model must reach on the 10,000 test digits (the book states it).
+    epochs, batch_size, seed : int
     source : str
-        Where the recipe comes from.
+        Where the recipe comes from, in a sentence.
+    validation_split : float, default 0.0
+        Held out from the end of the training set, as Keras does.
+    training_set : callable, optional
+        ``training_set(x_train, y_train) -> (images, labels)`` from MNIST's
+        60,000 training digits; all of them by default.
+    images_per_epoch : int, optional
+        A fresh random draw of this many training images every epoch.
+    follow_test_set : bool, default False
+        Record every test digit's predicted class and probability after
+        every epoch.
+    monitor : callable, optional
+        ``monitor(x_test, y_test)`` returns an object that is called with the
+        model after every epoch and whose ``finish(items)`` turns the list of
+        what it returned into what is stored: arrays go to
+        ``<name>.epochs.npz``, a 'history' dict joins the per-epoch history,
+        an 'eight_bit' list names uint8 arrays that hold values in [0, 1] as
+        k/255, anything else goes to the JSON record.
+    keep_weights : bool, default True
+        Store the final weights.
+    evaluate : callable, optional
+        ``evaluate(model, x_test, y_test) -> dict`` of test figures; the
+        zoo's :func:`evaluate` (loss, accuracy, macro F1) by default.
+    claims : tuple of (figure, low, high)
+        What the book states of the run: ``low <= record['test'][figure] <= high``.
     """
 
     name: str
@@ -53,16 +82,23 @@ class Recipe:
     optimizer: Callable
     epochs: int
     batch_size: int
-    validation_split: float
     seed: int
-    min_test_accuracy: float
     source: str
+    validation_split: float = 0.0
+    training_set: Callable | None = None
+    images_per_epoch: int | None = None
+    follow_test_set: bool = False
+    monitor: Callable | None = None
+    keep_weights: bool = True
+    evaluate: Callable | None = None
+    claims: tuple[tuple[str, float, float], ...] = ()
 
 
 def _adadelta():
     import keras
 
-    # Keras 3's Adadelta defaults to learning_rate=0.001; the source's Keras used 1.0.
+    # tf.keras (TF 1.14 / 2.0 on) and Keras 3 default Adadelta to learning_rate=0.001;
+    # the source's Keras used 1.0.
     return keras.optimizers.Adadelta(learning_rate=1.0)
 
 
@@ -72,18 +108,81 @@ def _adam():
     return keras.optimizers.Adam(learning_rate=1e-3)
 
 
-RECIPES: dict[str, Recipe] = {
-    "keras_example_cnn": Recipe(
-        "keras_example_cnn", models.keras_example_cnn, _adadelta, epochs=20, batch_size=128,
-        validation_split=0.1, seed=0, min_test_accuracy=0.991,
-        source="the Keras MNIST example as the 'CNN with Keras' post runs it: Adadelta "
-               "(learning rate 1.0), batch 128, 20 epochs, validation split 0.1"),
-    "gap_cnn": Recipe(
-        "gap_cnn", models.gap_cnn, _adam, epochs=30, batch_size=128, validation_split=0.1,
-        seed=0, min_test_accuracy=0.990,
-        source="the 'CNN-GAP for MNIST' note: Adam 1e-3, 30 epochs (batch size and "
-               "validation split are ours)"),
-}
+# The monitors, training sets and evaluations below import their modules when a run
+# needs them, so that importing the zoo stays cheap.
+
+def _first_10000(x_train, y_train):
+    return x_train[:10_000], y_train[:10_000]
+
+
+def _weight_snapshots(x_test, y_test):
+    from cnnlab.training import WeightSnapshots
+
+    return WeightSnapshots(kept=("conv1", "conv2", "predictions"))
+
+
+def _biased_set(x_train, y_train):
+    from cnnlab.shortcuts import biased_training_set
+
+    return biased_training_set(x_train, y_train)
+
+
+def _plain_set(x_train, y_train):
+    from cnnlab.shortcuts import plain_training_set
+
+    return plain_training_set(x_train, y_train)
+
+
+def _background_figures(model, x_test, y_test):
+    from cnnlab.shortcuts import background_figures
+
+    return background_figures(model, x_test, y_test)
+
+
+def _watch_learning(x_test, y_test):
+    from cnnlab.learning import GradCamWatch
+
+    return GradCamWatch(x_test, y_test)
+
+
+_BIASED_SOURCE = ("chapter 6's biased-background trap after MathWorks' CAM example: the "
+                  "note's GAP network, Adam 1e-3, batch 128, 2 epochs, on the first 12,000 "
+                  "training digits")
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in [
+    Recipe("keras_example_cnn", models.keras_example_cnn, _adadelta, epochs=20,
+           batch_size=128, validation_split=0.1, seed=0, follow_test_set=True,
+           claims=(("accuracy", 0.991, 1.0),),
+           source="the Keras MNIST example as the 'CNN with Keras' post runs it: Adadelta "
+                  "(learning rate 1.0), batch 128, 20 epochs, validation split 0.1"),
+    Recipe("gap_cnn", models.gap_cnn, _adam, epochs=30, batch_size=128, validation_split=0.1,
+           seed=0, follow_test_set=True,
+           claims=(("accuracy", 0.990, 1.0), ("macro_f1", 0.990, 1.0)),
+           source="the 'CNN-GAP for MNIST' note: Adam 1e-3, 30 epochs (batch size and "
+                  "validation split are ours)"),
+    Recipe("keras_example_cnn_5_epochs", models.keras_example_cnn, _adadelta, epochs=5,
+           batch_size=128, seed=0, training_set=_first_10000, monitor=_weight_snapshots,
+           claims=(("accuracy", 0.95, 1.0),),
+           source="chapter 5's short run of the Keras example CNN: Adadelta (learning rate "
+                  "1.0), batch 128, 5 epochs on the first 10,000 training digits, the "
+                  "weights kept after every epoch"),
+    Recipe("gap_cnn_biased", models.gap_cnn, _adam, epochs=2, batch_size=128, seed=0,
+           training_set=_biased_set, evaluate=_background_figures,
+           claims=(("accuracy_plain", 0.0, 0.5), ("accuracy_own_background", 0.95, 1.0),
+                   ("follows_background", 0.5, 1.0)),
+           source=_BIASED_SOURCE + ", each on a gray background that gives its class away"),
+    Recipe("gap_cnn_plain", models.gap_cnn, _adam, epochs=2, batch_size=128, seed=0,
+           training_set=_plain_set, evaluate=_background_figures,
+           claims=(("accuracy_plain", 0.7, 1.0),),
+           source=_BIASED_SOURCE + ", on their own black background (the control)"),
+    Recipe("sakai2019_learning", models.sakai2019_cnn, _adam, epochs=100, batch_size=100,
+           seed=0, images_per_epoch=10_000, monitor=_watch_learning, keep_weights=False,
+           claims=(("accuracy", 0.99, 1.0),),
+           source="Sakai & Takenaka (JSAI 2019), section 4: the Table 1 network, batch 100, "
+                  "dropout 0.5 in the fully connected part only, 10,000 random training "
+                  "images per epoch, 100 epochs; Adam 1e-3 (the paper names no optimizer); "
+                  "the watched digits' Grad-CAM maps after every epoch"),
+]}
 
 
 def _recipe(name: str) -> Recipe:
@@ -94,19 +193,45 @@ def _recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
+def _directory(directory: str | Path | None) -> Path:
+    if directory is None:
+        return WEIGHTS_DIR
+    if not isinstance(directory, (str, Path)) or str(directory) == "":
+        raise ValueError(f"directory must be a non-empty path or None, got {directory!r}.")
+    return Path(directory)
+
+
 def _paths(name: str, directory: Path) -> tuple[Path, Path, Path]:
     return (directory / f"{name}.weights.npz", directory / f"{name}.json",
             directory / f"{name}.epochs.npz")
 
 
-def load(name: str, directory: str | Path | None = None):
-    """A trained reference model, ready to predict.
+def _arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, refusing pickled objects (a pickle runs code)."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {key: stored[key] for key in stored.files}
+    except ValueError as error:
+        if "allow_pickle" in str(error):
+            raise ValueError(f"{path} holds pickled Python objects; the zoo stores plain "
+                             f"arrays only and never loads a pickle. Run 'make reproduce' "
+                             f"to write it again.") from None
+        raise
+
+
+def load(name: str, directory: str | Path | None = None, epoch: int | None = None):
+    """A trained model of the zoo, ready to predict.
 
     Parameters
     ----------
-    name : {'keras_example_cnn', 'gap_cnn'}
+    name : str
+        A key of :data:`RECIPES` whose run keeps its weights.
     directory : path, optional
         Where the weights are; the package's own by default.
+    epoch : int, optional
+        For a run that keeps per-epoch snapshots of some layers: those layers
+        as they were after this epoch (1-based), the others at their final
+        values. The final model by default.
 
     Returns
     -------
@@ -117,38 +242,56 @@ def load(name: str, directory: str | Path | None = None):
     Raises
     ------
     ValueError
-        For an unknown name.
+        For an unknown name, a run that keeps no weights, or an epoch the run
+        has no snapshot of.
     FileNotFoundError
         If the weights are missing (run ``make reproduce``).
     """
+    from cnnlab.checks import check_int
+
     recipe = _recipe(name)
-    weights_file, _, _ = _paths(name, Path(directory) if directory else WEIGHTS_DIR)
+    if not recipe.keep_weights:
+        raise ValueError(f"the run {name!r} keeps no weights, only what it recorded: "
+                         f"use zoo.record({name!r}).")
+    weights_file, _, epochs_file = _paths(name, _directory(directory))
     if not weights_file.is_file():
         raise FileNotFoundError(
             f"no weights for {name!r} at {weights_file}: run 'make reproduce' to train them."
         )
+    stored = _arrays(weights_file)
+    if epoch is not None:
+        epoch = check_int("epoch", epoch, 1)
+        snapshots = {k: v for k, v in _arrays(epochs_file).items()
+                     if k in stored} if epochs_file.is_file() else {}
+        if not snapshots:
+            raise ValueError(f"the run {name!r} keeps no per-epoch weights; use epoch=None.")
+        count = len(next(iter(snapshots.values())))
+        if epoch > count:
+            raise ValueError(f"epoch must be in 1..{count} for {name!r}, got {epoch}.")
+        stored.update({k: v[epoch - 1] for k, v in snapshots.items()})
     model = recipe.build()
-    with np.load(weights_file, allow_pickle=False) as stored:
-        for variable in model.weights:
-            key = variable.path.split("/", 1)[1]  # 'conv1/kernel', without the model's name
-            variable.assign(stored[key].astype(np.float32))
+    for variable in model.weights:
+        key = variable.path.split("/", 1)[1]  # 'conv1/kernel', without the model's name
+        variable.assign(stored[key].astype(np.float32))
     model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
 def record(name: str, directory: str | Path | None = None) -> dict:
-    """What the reference training recorded.
+    """What a recorded run stored.
 
     Returns
     -------
     dict
-        'recipe' (text), 'history' (per-epoch loss, accuracy, val_loss,
-        val_accuracy, and test_accuracy on the 10,000 test digits),
-        'epoch_seconds', 'test' (loss, accuracy, macro_f1 of the stored
-        weights), 'seconds' (the whole reproduction), 'versions', and two arrays
-        of shape (epochs, 10000): 'epoch_predicted' (the class predicted for
-        each test digit after each epoch, uint8) and 'epoch_confidence' (its
-        probability, float32, stored to 1/255).
+        The JSON record: 'name', 'recipe' (text), 'epochs', 'batch_size',
+        'validation_split', 'seed', 'images_per_epoch', 'history' (per-epoch
+        loss, accuracy, and what else was recorded, e.g. val_loss or
+        test_accuracy), 'epoch_seconds', 'test' (the figures of the stored
+        model on the 10,000 test digits), 'claims', 'seconds', 'versions',
+        and what the recipe's monitor recorded; then the per-epoch arrays,
+        values stored as k/255 returned as float32. A run that follows the
+        test set has 'epoch_predicted' (epochs, 10000) uint8 and
+        'epoch_confidence' (epochs, 10000) float32, stored to 1/255.
 
     Raises
     ------
@@ -158,27 +301,46 @@ def record(name: str, directory: str | Path | None = None) -> dict:
         If the record is missing (run ``make reproduce``).
     """
     _recipe(name)
-    _, record_file, epochs_file = _paths(name, Path(directory) if directory else WEIGHTS_DIR)
+    _, record_file, epochs_file = _paths(name, _directory(directory))
     if not record_file.is_file() or not epochs_file.is_file():
         raise FileNotFoundError(f"no record for {name!r} at {record_file}: run 'make reproduce'.")
     result = json.loads(record_file.read_text())
-    with np.load(epochs_file, allow_pickle=False) as epochs:
-        result["epoch_predicted"] = epochs["predicted"]
-        result["epoch_confidence"] = epochs["confidence"].astype(np.float32) / 255
+    arrays = _arrays(epochs_file)
+    for key in result.get("eight_bit", []):
+        arrays[key] = arrays[key].astype(np.float32) / 255
+    renamed = {"predicted": "epoch_predicted", "confidence": "epoch_confidence"}
+    result.update({renamed.get(key, key): value for key, value in arrays.items()})
     return result
 
 
-def evaluate(model, images: np.ndarray, labels: np.ndarray) -> dict:
+def evaluate(model, images: np.ndarray, labels: np.ndarray, batch_size: int = 1000) -> dict:
     """Test loss, accuracy and macro F1 of a classifier.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Outputs class probabilities, shape (N, num_classes).
+    images : ndarray, shape (N, H, W, C), float32 in [0, 1]
+    labels : ndarray, shape (N,), int
+    batch_size : int, default 1000
 
     Returns
     -------
     dict
         'loss' (mean cross-entropy), 'accuracy', 'macro_f1'.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For images outside [0, 1] or not finite, or labels that do not match them.
     """
+    from cnnlab.checks import check_images, check_int, check_labels
     from cnnlab.training import macro_f1
 
-    probabilities = model.predict(images, batch_size=1000, verbose=0)
+    images = check_images(images, unit_range=True)
+    labels = check_labels(labels, images.shape[0])
+    batch_size = check_int("batch_size", batch_size, 1)
+    probabilities = model.predict(images, batch_size=batch_size, verbose=0)
     picked = np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)
     predicted = probabilities.argmax(axis=1)
     return {"loss": float(-np.log(picked).mean()),
@@ -187,17 +349,17 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def reproduce(name: str, directory: str | Path | None = None, verbose: int = 2) -> dict:
-    """Train a reference model from scratch by its recipe and store it.
+    """Run a recipe from scratch and store what it records.
 
-    Shows Keras' progress (one line per epoch with ``verbose=2``). The weights
-    are rounded to float16, set back, and the stored model is evaluated on the
-    10,000 test digits.
+    Shows Keras' progress (one line per epoch with ``verbose=2``). Kept
+    weights are rounded to float16, set back, and the stored model is
+    evaluated on the 10,000 test digits.
 
     Returns
     -------
     dict
-        The record written beside the weights (see :func:`record`; without
-        the per-epoch arrays, which go to their own file).
+        The JSON record written (see :func:`record`; without the per-epoch
+        arrays, which go to their own file).
     """
     import keras
     import tensorflow as tf
@@ -207,48 +369,93 @@ def reproduce(name: str, directory: str | Path | None = None, verbose: int = 2) 
     from cnnlab.training import train
 
     recipe = _recipe(name)
-    directory = Path(directory) if directory else WEIGHTS_DIR
+    directory = _directory(directory)
     directory.mkdir(parents=True, exist_ok=True)
     (x_train, y_train), (x_test, y_test) = load_mnist()
+    images, labels = (recipe.training_set(x_train, y_train) if recipe.training_set
+                      else (x_train, y_train))
     set_seed(recipe.seed)
     start = time.perf_counter()
     model = recipe.build()
-    # Every test digit is a probe: the chapters pick the interesting ones afterwards.
-    run = train(model, x_train, y_train, optimizer=recipe.optimizer(), epochs=recipe.epochs,
+    monitor = recipe.monitor(x_test, y_test) if recipe.monitor else None
+    run = train(model, images, labels, optimizer=recipe.optimizer(), epochs=recipe.epochs,
                 batch_size=recipe.batch_size, validation_split=recipe.validation_split,
-                probe=x_test, verbose=verbose)
+                images_per_epoch=recipe.images_per_epoch, seed=recipe.seed,
+                probe=x_test if recipe.follow_test_set else None, monitor=monitor,
+                verbose=verbose)
     seconds = time.perf_counter() - start
-    predicted = run.probe_probabilities.argmax(axis=2).astype(np.uint8)
-    confidence = np.rint(run.probe_probabilities.max(axis=2) * 255).astype(np.uint8)
-    run.history["test_accuracy"] = [float(a) for a in (predicted == y_test).mean(axis=1)]
-    stored = {v.path.split("/", 1)[1]: v.numpy().astype(np.float16) for v in model.weights}
-    for variable in model.weights:
-        variable.assign(stored[variable.path.split("/", 1)[1]].astype(np.float32))
-    test = evaluate(model, x_test, y_test)
+    arrays: dict[str, np.ndarray] = {}
+    extra: dict = {"eight_bit": []}
+    if recipe.follow_test_set:
+        predicted = run.probe_probabilities.argmax(axis=2).astype(np.uint8)
+        arrays["predicted"] = predicted
+        arrays["confidence"] = np.rint(run.probe_probabilities.max(axis=2) * 255).astype(np.uint8)
+        extra["eight_bit"].append("confidence")
+        run.history["test_accuracy"] = [float(a) for a in (predicted == y_test).mean(axis=1)]
+    if monitor is not None:
+        for key, value in monitor.finish(run.monitored).items():
+            if isinstance(value, np.ndarray):
+                arrays[key] = value
+            elif key == "history":
+                run.history.update(value)
+            elif key == "eight_bit":
+                extra["eight_bit"] += list(value)
+            else:
+                extra[key] = value
     weights_file, record_file, epochs_file = _paths(name, directory)
-    np.savez_compressed(weights_file, **stored)
-    np.savez_compressed(epochs_file, predicted=predicted, confidence=confidence)
+    if recipe.keep_weights:
+        stored = {v.path.split("/", 1)[1]: v.numpy().astype(np.float16) for v in model.weights}
+        for variable in model.weights:
+            variable.assign(stored[variable.path.split("/", 1)[1]].astype(np.float32))
+        np.savez_compressed(weights_file, **stored)
+    test = (recipe.evaluate or evaluate)(model, x_test, y_test)
+    np.savez_compressed(epochs_file, **arrays)
     result = {
-        "recipe": recipe.source, "epochs": recipe.epochs, "batch_size": recipe.batch_size,
-        "validation_split": recipe.validation_split, "seed": recipe.seed,
+        "name": name, "recipe": recipe.source, "epochs": recipe.epochs,
+        "batch_size": recipe.batch_size, "validation_split": recipe.validation_split,
+        "seed": recipe.seed, "images_per_epoch": recipe.images_per_epoch,
         "history": run.history, "epoch_seconds": run.epoch_seconds, "test": test,
-        "seconds": seconds,
+        "claims": [list(c) for c in recipe.claims], "seconds": seconds,
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
                      "numpy": np.__version__},
+        **extra,
     }
     record_file.write_text(json.dumps(result, indent=1))
     return result
 
 
+def unmet_claims(name: str, figures: dict) -> list[str]:
+    """The claims of a recipe that ``figures`` (a record's 'test' dict) do not meet.
+
+    Returns
+    -------
+    list of str
+        One sentence per unmet or missing figure; empty when all hold.
+    """
+    failures = []
+    for figure, low, high in _recipe(name).claims:
+        value = figures.get(figure)
+        if value is None:
+            failures.append(f"{name}: no figure {figure!r}")
+        elif not low <= value <= high:
+            failures.append(f"{name}: {figure} = {value:.4f}, not in [{low}, {high}]")
+    return failures
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m cnnlab.zoo [names...]``: reproduce the named models (all by default)."""
+    """``python -m cnnlab.zoo [names...]``: reproduce the named runs (all by default)."""
     names = (argv if argv is not None else sys.argv[1:]) or list(RECIPES)
     for name in names:
-        recipe = _recipe(name)
-        print(f"Training {name}: {recipe.source}.", flush=True)
+        if name not in RECIPES:
+            print(f"unknown run {name!r}; the zoo has {sorted(RECIPES)}.", file=sys.stderr)
+            return 2
+    for name in names:
+        print(f"Training {name}: {RECIPES[name].source}.", flush=True)
         result = reproduce(name)
-        print(f"{name}: test accuracy {result['test']['accuracy']:.4f}, macro F1 "
-              f"{result['test']['macro_f1']:.4f}, {result['seconds'] / 60:.1f} min.", flush=True)
+        figures = ", ".join(f"{k} {v:.4f}" for k, v in result["test"].items())
+        print(f"{name}: {figures}; {result['seconds'] / 60:.1f} min.", flush=True)
+        for failure in unmet_claims(name, result["test"]):
+            print(f"  claim not met: {failure}", flush=True)
     return 0
 
 

@@ -90,6 +90,18 @@ def test_shift_images_rejects_bad_input(rng, kwargs, error, match):
         shift_images(rng.random((1, 6, 7, 1), dtype=np.float32), **kwargs)
 
 
+def test_relative_change_of_many_images_equals_one_float64_sum(rng):
+    before = rng.normal(size=(150, 5, 4, 3)).astype(np.float32)
+    after = before + rng.normal(scale=0.5, size=before.shape).astype(np.float32)
+    before[7] = 0                                               # no map: NaN
+    b, a = before.reshape(150, -1).astype(np.float64), after.reshape(150, -1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        want = np.linalg.norm(a - b, axis=1) / np.linalg.norm(b, axis=1)
+    got = relative_change(before, after)
+    assert np.isnan(got[7]) and np.isnan(want[7])
+    np.testing.assert_allclose(np.delete(got, 7), np.delete(want, 7), rtol=1e-12)
+
+
 def test_relative_change_by_hand():
     before = np.array([[3.0, 4.0], [1.0, 0.0], [0.0, 0.0]])
     after = np.array([[3.0, 4.0], [0.0, 1.0], [1.0, 0.0]])

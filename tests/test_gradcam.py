@@ -43,6 +43,15 @@ def test_batched_equals_one_at_a_time(gap_model, images):
         np.testing.assert_allclose(together[n], alone[0], atol=1e-6)
 
 
+@pytest.mark.parametrize("batch_size", [1, 2, 5, 64])
+def test_any_batch_size_gives_the_same_maps(gap_model, images, batch_size):
+    classes = np.array([0, 2, 1, 1, 0])
+    want = grad_cam(gap_model, images, "conv2", classes, batch_size=5)
+    got = grad_cam(gap_model, images, "conv2", classes, batch_size=batch_size)
+    assert got.shape == want.shape == (5, 6, 6)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+
+
 def test_softmax_maps_vanish_at_a_saturated_output_and_logit_maps_do_not():
     from cnnlab import zoo
     from cnnlab.data import load_mnist
@@ -79,6 +88,8 @@ def test_model_unchanged(gap_model, images):
         ({"score": "probability"}, ValueError, r"score must be 'logit', 'softmax' or 'sigmoid'"),
         ({"images": np.full((2, 12, 12, 1), np.nan, np.float32)}, ValueError, r"NaN"),
         ({"images": np.zeros((2, 12, 12))}, ValueError, r"images must have shape"),
+        ({"batch_size": 0}, ValueError, r"^batch_size must be"),
+        ({"batch_size": 2.0}, TypeError, r"^batch_size must be"),
     ],
 )
 def test_bad_input(gap_model, images, kwargs, error, match):

@@ -1,17 +1,18 @@
 """Tests for cnnlab.learning: the watched digits, empty maps, and the stored learning record.
 
-``reproduce`` is run on a tiny synthetic problem (MNIST and the paper's network swapped for
-small stand-ins), so that what it stores can be checked against Grad-CAM of the very model
-it trained. The record stored in the package is checked when it is there.
+The zoo's ``reproduce`` of this run is run on a tiny synthetic problem (MNIST and the
+paper's network swapped for small stand-ins), so that what it stores can be checked against
+Grad-CAM of the very model it trained. The record stored in the package is checked too.
 """
 
+import dataclasses
 import json
 
 import keras
 import numpy as np
 import pytest
 
-from cnnlab import learning
+from cnnlab import learning, zoo
 from cnnlab.explain.gradcam import grad_cam
 
 # -- watched_digits ------------------------------------------------------------------------
@@ -115,30 +116,17 @@ def test_empty_maps_rejects_non_numbers(map_max, threshold, match):
 # -- record --------------------------------------------------------------------------------
 
 
-def test_record_of_a_missing_directory_says_how_to_make_it(tmp_path):
-    with pytest.raises(FileNotFoundError,
-                       match=r"^no learning-process record at .*sakai2019_learning\.npz: "
-                             r"run 'make reproduce'"):
-        learning.record(tmp_path / "nowhere")
-
-
-def test_record_needs_both_files(tmp_path):
-    np.savez_compressed(tmp_path / "sakai2019_learning.npz", maps=np.zeros((2, 1, 10, 3, 3),
-                                                                           np.uint8))
-    with pytest.raises(FileNotFoundError, match=r"make reproduce"):
-        learning.record(tmp_path)
-
-
-def test_record_reads_back_what_is_stored(tmp_path, rng):
+def test_record_decodes_the_eight_bit_maps(tmp_path, rng):
     maps = rng.integers(0, 256, (2, 3, 10, 4, 4)).astype(np.uint8)
     arrays = {"digits": np.arange(10) * 7, "maps": maps,
               "map_min": rng.random((2, 3, 10), dtype=np.float32),
               "map_max": rng.random((2, 3, 10), dtype=np.float32),
               "probabilities": rng.random((3, 10, 10), dtype=np.float32)}
-    np.savez_compressed(tmp_path / "sakai2019_learning.npz", **arrays)
-    meta = {"layer": "conv2", "history": {"loss": [1.0, 0.5, 0.2]}, "seconds": 1.5}
-    (tmp_path / "sakai2019_learning.json").write_text(json.dumps(meta))
-    got = learning.record(str(tmp_path))
+    np.savez_compressed(tmp_path / f"{learning.NAME}.epochs.npz", **arrays)
+    meta = {"layer": "conv2", "history": {"loss": [1.0, 0.5, 0.2]}, "seconds": 1.5,
+            "eight_bit": ["maps"]}
+    (tmp_path / f"{learning.NAME}.json").write_text(json.dumps(meta))
+    got = zoo.record(learning.NAME, str(tmp_path))
     assert set(got) == set(arrays) | set(meta)
     assert got["maps"].dtype == np.float32
     np.testing.assert_allclose(got["maps"], maps / 255, rtol=0, atol=1e-7)
@@ -177,7 +165,7 @@ def reproduced(tmp_path_factory):
     """One run of reproduce on the stand-ins, shared by the tests that only read it."""
     from tensorflow.python.framework import config as tf_config
 
-    from cnnlab import data, models
+    from cnnlab import data
 
     (x_train, y_train), (x_test, y_test) = _stand_in_data(np.random.default_rng(7))
     built = []
@@ -192,14 +180,14 @@ def reproduced(tmp_path_factory):
         mp.delenv("PYTHONHASHSEED", raising=False)
         mp.delenv("TF_DETERMINISTIC_OPS", raising=False)
         mp.setattr(data, "load_mnist", lambda: ((x_train, y_train), (x_test, y_test)))
-        mp.setattr(models, "sakai2019_cnn", model)
-        mp.setitem(learning.RECIPE, "images_per_epoch", 40)
-        mp.setitem(learning.RECIPE, "batch_size", 20)
-        result = learning.reproduce(directory, epochs=2, verbose=0)
+        mp.setitem(zoo.RECIPES, learning.NAME, dataclasses.replace(
+            zoo.RECIPES[learning.NAME], build=model, epochs=2, images_per_epoch=40,
+            batch_size=20))
+        result = zoo.reproduce(learning.NAME, directory, verbose=0)
     if not was_deterministic:
         tf_config.disable_op_determinism()
     assert len(built) == 1
-    return {"result": result, "record": learning.record(directory), "model": built[0],
+    return {"result": result, "record": zoo.record(learning.NAME, directory), "model": built[0],
             "x_test": x_test, "y_test": y_test}
 
 
@@ -234,7 +222,7 @@ def test_reproduce_stores_the_last_epoch_of_the_model_it_trained(reproduced):
 
 def test_reproduce_record_matches_its_json_and_recipe(reproduced):
     result, record = reproduced["result"], reproduced["record"]
-    assert result["recipe"]["epochs"] == 2 and result["recipe"]["images_per_epoch"] == 40
+    assert result["epochs"] == 2 and result["images_per_epoch"] == 40
     assert result["layer"] == "conv2" and result["scores"] == ["sigmoid", "logit"]
     assert {"loss", "accuracy", "test_accuracy"} <= set(result["history"])
     assert all(len(v) == 2 for v in result["history"].values())
@@ -259,16 +247,12 @@ def test_reproduce_keeps_empty_maps_empty(reproduced):
 
 @pytest.fixture(scope="module")
 def stored():
-    from cnnlab.zoo import WEIGHTS_DIR
-
-    if not (WEIGHTS_DIR / f"{learning.NAME}.npz").is_file() or \
-            not (WEIGHTS_DIR / f"{learning.NAME}.json").is_file():
-        pytest.skip("the learning-process record is not stored yet: run 'make reproduce'")
-    return learning.record()
+    # No skip: the record ships with the package.
+    return zoo.record(learning.NAME)
 
 
 def test_stored_record_is_consistent(stored):
-    epochs = stored["recipe"]["epochs"]
+    epochs = stored["epochs"]
     maps = stored["maps"]
     assert maps.shape == (2, epochs, 10, 24, 24) and maps.dtype == np.float32
     assert maps.min() >= 0 and maps.max() <= 1

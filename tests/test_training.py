@@ -504,31 +504,100 @@ def test_keep_weights_stores_a_copy_per_epoch():
     assert plain.weights == []
 
 
+def _coded_images(rng, n, signal=0.8):
+    """8x8 images whose class lights pixel (0, label) on top of noise in [0, 0.2]."""
+    labels = rng.integers(0, 10, n)
+    images = 0.2 * rng.random((n, 8, 10, 1)).astype(np.float32)
+    images[np.arange(n), 0, labels, 0] += signal
+    return images, labels
+
+
+def _identity_model():
+    """A 1x1 convolution that copies its input: its features are the pixels."""
+    model = keras.Sequential([keras.Input((8, 10, 1)),
+                              keras.layers.Conv2D(1, 1, name="copy"),
+                              keras.layers.Flatten(name="flat"),
+                              keras.layers.Dense(10, activation="softmax", name="out")])
+    model.get_layer("copy").set_weights([np.ones((1, 1, 1, 1), np.float32), np.zeros(1)])
+    return model
+
+
+def test_weight_snapshots_measure_each_kernel_against_its_last_epoch():
+    images, labels = _problem(n=64)
+    model = keras.Sequential([keras.Input(shape=(28, 28, 1)),
+                              keras.layers.Conv2D(2, 3, activation="relu", name="conv"),
+                              keras.layers.GlobalAveragePooling2D(name="gap"),
+                              keras.layers.Dense(10, activation="softmax", name="out")])
+    watch = training.WeightSnapshots(kept=("conv",))
+    run = training.train(model, images, labels, optimizer=keras.optimizers.Adam(1e-2),
+                         epochs=3, batch_size=16, keep_weights=True, monitor=watch, verbose=0)
+    kept = watch.finish(run.monitored)
+    assert kept["similarity_layers"] == ["conv", "out"]
+    assert kept["similarity"].shape == (3, 2) and kept["similarity"].dtype == np.float32
+    for e, weights in enumerate(run.weights):            # by hand, from keep_weights' copies
+        for j, k in enumerate([0, 2]):                      # the two kernels
+            a, b = weights[k].ravel(), run.weights[-1][k].ravel()
+            want = a @ b / (np.linalg.norm(a) * np.linalg.norm(b))
+            assert kept["similarity"][e, j] == pytest.approx(want, abs=1e-6)
+    assert not np.allclose(kept["similarity"][0], 1.0)   # the weights moved
+    assert set(kept) == {"similarity", "similarity_layers", "conv/kernel", "conv/bias"}
+    assert kept["conv/kernel"].shape == (3, 3, 3, 1, 2) and kept["conv/kernel"].dtype == np.float16
+    np.testing.assert_array_equal(kept["conv/kernel"][1], run.weights[1][0].astype(np.float16))
+
+
 def test_linear_probe_separates_separable_features(rng):
-    labels = rng.integers(0, 10, 4000)
-    features = np.eye(10)[labels] * 3 + 0.1 * rng.normal(size=(4000, 10))  # one-hot + noise
-    accuracy = training.linear_probe(features[:3000], labels[:3000], features[3000:],
+    images, labels = _coded_images(rng, 4000)
+    model = _identity_model()
+    accuracy = training.linear_probe(model, images[:3000], labels[:3000], images[3000:],
                                      labels[3000:], epochs=20)
     assert accuracy > 0.95
-    noise = rng.normal(size=(4000, 10))                                    # nothing to learn
-    chance = training.linear_probe(noise[:3000], labels[:3000], noise[3000:], labels[3000:],
-                                   epochs=20)
+    noise, _ = _coded_images(rng, 4000, signal=0.0)                        # nothing to learn
+    chance = training.linear_probe(model, noise[:3000], labels[:3000], noise[3000:],
+                                   labels[3000:], epochs=20)
     assert chance < 0.2
 
 
+def test_linear_probe_on_a_copying_layer_equals_the_probe_on_pixels():
+    # A weak signal, so that the accuracy lies between chance and 1 and tells runs apart.
+    images, labels = _coded_images(np.random.default_rng(0), 2000, signal=0.1)
+    model = _identity_model()
+    before = [w.copy() for w in model.get_weights()]
+    on_pixels = training.linear_probe(model, images[:1600], labels[:1600], images[1600:],
+                                      labels[1600:], epochs=30)
+    on_layer = training.linear_probe(model, images[:1600], labels[:1600], images[1600:],
+                                     labels[1600:], "copy", epochs=30)
+    assert 0.25 < on_pixels < 0.9
+    assert on_layer == pytest.approx(on_pixels, abs=0.005)                 # 2 of 400 digits
+    for got, want in zip(model.get_weights(), before, strict=True):      # the model unchanged
+        np.testing.assert_array_equal(got, want)
+
+
+_X = np.zeros((4, 8, 10, 1), np.float32)
+
+
 @pytest.mark.parametrize(
-    ("args", "error", "match"),
+    ("args", "kwargs", "error", "match"),
     [
-        ((np.zeros((4, 3)), np.zeros(4, int), np.zeros((2, 5)), np.zeros(2, int)), ValueError,
-         r"train and test features differ in size: 3 and 5"),
-        ((np.zeros((4, 3)), np.zeros(3, int), np.zeros((2, 3)), np.zeros(2, int)), ValueError,
+        ((_X, np.zeros(4, int), np.zeros((2, 8, 9, 1), np.float32), np.zeros(2, int)), {},
+         ValueError, r"^train_images and test_images differ in shape"),
+        ((_X, np.zeros(3, int), _X[:2], np.zeros(2, int)), {}, ValueError,
          r"train_labels must have shape \(4,\)"),
-        ((np.zeros((4, 3)), np.zeros(4, int), np.zeros((2, 3)), np.full(2, 10)), ValueError,
+        ((_X, np.zeros(4, int), _X[:2], np.full(2, 10)), {}, ValueError,
          r"test_labels must be in 0..9"),
-        ((np.zeros((4, 3)), np.zeros(4), np.zeros((2, 3)), np.zeros(2, int)), TypeError,
+        ((_X, np.zeros(4), _X[:2], np.zeros(2, int)), {}, TypeError,
          r"train_labels must be integers"),
+        ((_X + 2, np.zeros(4, int), _X[:2], np.zeros(2, int)), {}, ValueError,
+         r"^train_images must have values in \[0, 1\]"),
+        ((_X, np.zeros(4, int), _X[:2, :, :, 0], np.zeros(2, int)), {}, ValueError,
+         r"^test_images must have shape \(N, H, W, C\)"),
+        ((_X, np.zeros(4, int), _X[:2], np.zeros(2, int)), {"layer": "nope"}, ValueError,
+         r"^unknown layer 'nope'"),
+        ((_X, np.zeros(4, int), _X[:2], np.zeros(2, int)), {"epochs": 0}, ValueError,
+         r"^epochs must be"),
     ],
+    ids=["sizes", "train-labels", "test-labels", "float-labels", "range", "axes", "layer",
+         "epochs"],
 )
-def test_linear_probe_rejects_bad_input(args, error, match):
+def test_linear_probe_rejects_bad_input(args, kwargs, error, match):
     with pytest.raises(error, match=match):
-        training.linear_probe(*args)
+        training.linear_probe(_identity_model(), *args, **kwargs)

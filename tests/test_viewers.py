@@ -571,7 +571,7 @@ def test_gradcam_explorer_refuses_bad_digits(digits, flat_model):
 
 
 def _fake_record(rng, epochs=3):
-    """A learning record as cnnlab.learning.record gives it, with some empty maps."""
+    """A learning record as zoo.record("sakai2019_learning") gives it, with some empty maps."""
     maps = rng.random((2, epochs, 10, 24, 24)).astype(np.float32)   # conv2's 24x24
     peaks = (rng.random((2, epochs, 10)) + 0.1).astype(np.float32)
     peaks[0, -1, [2, 4]] = 0.0                                 # empty the usual way

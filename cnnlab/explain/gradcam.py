@@ -22,7 +22,7 @@ from typing import Literal
 
 import numpy as np
 
-from cnnlab.checks import check_class_index, check_images
+from cnnlab.checks import check_class_index, check_images, check_int
 
 
 def _parts(model, layer):
@@ -43,7 +43,8 @@ def _parts(model, layer):
 
 
 def grad_cam(model, images: np.ndarray, layer, class_index: int | np.ndarray,
-             score: Literal["logit", "softmax", "sigmoid"] = "logit") -> np.ndarray:
+             score: Literal["logit", "softmax", "sigmoid"] = "logit",
+             batch_size: int = 256) -> np.ndarray:
     """Grad-CAM heatmaps, eqs. (7.1)-(7.2), batched.
 
     Parameters
@@ -62,6 +63,9 @@ def grad_cam(model, images: np.ndarray, layer, class_index: int | np.ndarray,
         probability (the usual Grad-CAM on a softmax model) or the sigmoid of
         the logit (the usual way on Sakai & Takenaka's network, whose output
         units have a sigmoid before a softmax layer).
+    batch_size : int, default 256
+        Images per tape: the tape holds every layer's activations for its
+        batch, so memory grows with the batch, not with N.
 
     Returns
     -------
@@ -86,6 +90,7 @@ def grad_cam(model, images: np.ndarray, layer, class_index: int | np.ndarray,
     images = check_images(images, unit_range=True)
     n_classes = last.units
     class_index = check_class_index(class_index, len(images), n_classes)
+    batch_size = check_int("batch_size", batch_size, 1)
 
     # One sub-model gives the feature maps and the input of the last dense layer;
     # the logit is that input times the layer's kernel plus its bias.
@@ -93,17 +98,20 @@ def grad_cam(model, images: np.ndarray, layer, class_index: int | np.ndarray,
     kernel = tf.convert_to_tensor(keras.ops.convert_to_numpy(last.kernel))
     bias = tf.convert_to_tensor(keras.ops.convert_to_numpy(last.bias) if last.use_bias
                                 else np.zeros(n_classes, np.float32))
-    x = tf.convert_to_tensor(images)
-    with tf.GradientTape() as tape:
-        maps, hidden = probe(x, training=False)
-        logits = tf.matmul(hidden, kernel) + bias
-        outputs = {"logit": logits, "softmax": tf.nn.softmax(logits),
-                   "sigmoid": tf.sigmoid(logits)}[score]
-        picked_scores = tf.gather(outputs, class_index, axis=1, batch_dims=1)
-    grads = tape.gradient(picked_scores, maps)                          # dy^c / dA^k_ij
-    alpha = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)           # eq. (7.1)
-    heat = tf.nn.relu(tf.reduce_sum(alpha * maps, axis=-1))             # eq. (7.2)
-    return heat.numpy().astype(np.float32)
+    heatmaps = []
+    for start in range(0, len(images), batch_size):
+        x = tf.convert_to_tensor(images[start:start + batch_size])
+        with tf.GradientTape() as tape:
+            maps, hidden = probe(x, training=False)
+            logits = tf.matmul(hidden, kernel) + bias
+            outputs = {"logit": logits, "softmax": tf.nn.softmax(logits),
+                       "sigmoid": tf.sigmoid(logits)}[score]
+            picked_scores = tf.gather(outputs, class_index[start:start + batch_size], axis=1,
+                                      batch_dims=1)
+        grads = tape.gradient(picked_scores, maps)                          # dy^c / dA^k_ij
+        alpha = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)           # eq. (7.1)
+        heatmaps.append(tf.nn.relu(tf.reduce_sum(alpha * maps, axis=-1)).numpy())  # (7.2)
+    return np.concatenate(heatmaps).astype(np.float32)
 
 
 def normalize_heatmaps(heatmaps: np.ndarray) -> np.ndarray:

@@ -165,7 +165,7 @@ def learning_explorer(record: dict, images: np.ndarray,
     Parameters
     ----------
     record : dict
-        :func:`cnnlab.learning.record`.
+        ``zoo.record("sakai2019_learning")``.
     images : ndarray, shape (10, 28, 28, 1)
         The watched digits, one per class (``x_test[record['digits']]``).
     static_epochs : sequence of int
