@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: help install data browser book serve lab test test-unit test-notebooks test-site execute reproduce lint clean
+.PHONY: help install data browser book serve lab test test-unit test-notebooks test-site execute reproduce bench portability lint clean
 
 help:
 	@echo "make book   build the static site into _build/html"
@@ -23,6 +23,8 @@ help:
 	@echo "make lab    JupyterLab on the notebooks"
 	@echo "make execute  re-run the notebooks in place (refresh stored outputs)"
 	@echo "make reproduce  re-run every recorded training of cnnlab.zoo (RUNS='gap_cnn' for one)"
+	@echo "make bench  each chapter's time and peak memory, the explainers' throughput"
+	@echo "make portability  the chapters under strict nbval, oneDNN on and off, 1 and 2 threads"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,9 +64,25 @@ test: test-unit test-notebooks test-site
 test-unit: $(STAMP) data
 	$(BIN)/python -m pytest tests -m "not site"
 
-test-notebooks: $(STAMP) data
-	$(BIN)/python -m pytest --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg \
+NBVAL := $(BIN)/python -m pytest --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  --nbval-cell-timeout 600 -p no:cacheprovider
+
+test-notebooks: $(STAMP) data
+	$(NBVAL)
+
+# The stored outputs must not depend on the machine: run every chapter with
+# oneDNN off and on, on 1 and on 2 intra-op threads (about 25 minutes).
+portability: $(STAMP) data
+	@for onednn in 0 1; do for threads in 1 2; do \
+	  echo "== oneDNN $$onednn, $$threads intra-op thread(s)"; \
+	  TF_ENABLE_ONEDNN_OPTS=$$onednn TF_NUM_INTRAOP_THREADS=$$threads OMP_NUM_THREADS=$$threads \
+	    $(NBVAL) -q || exit 1; done; done
+
+# Each chapter's wall time and the kernel's peak memory against the classroom
+# budget (3 minutes, 1.5 GB), and the explainers' throughput against plain
+# forward and backward passes. A benchmark, not a test: run it on a quiet machine.
+bench: $(STAMP) data
+	$(BIN)/python -m cnnlab.bench
 
 test-site: $(STAMP) browser book
 	$(BIN)/python -m pytest tests -m site

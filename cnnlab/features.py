@@ -35,7 +35,7 @@ def _layer(model, layer):
 
 
 def feature_maps(model, layers: Sequence, images: np.ndarray,
-                 batch_size: int = 500) -> dict[str, np.ndarray]:
+                 batch_size: int = 128) -> dict[str, np.ndarray]:
     """The outputs of several layers for a batch of images, in one forward pass.
 
     Parameters
@@ -45,7 +45,10 @@ def feature_maps(model, layers: Sequence, images: np.ndarray,
     layers : sequence of str or keras layers
         The layers whose outputs are wanted.
     images : ndarray, shape (N, H, W, C), float32 in [0, 1]
-    batch_size : int, default 500
+    batch_size : int, default 128
+        Images per forward pass. Memory grows with it: without oneDNN,
+        TensorFlow's CPU convolution unfolds a batch into patches (conv2 of
+        the Keras example CNN: 330 MB for 500 digits).
 
     Returns
     -------

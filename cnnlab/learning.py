@@ -81,7 +81,7 @@ class GradCamWatch:
         from cnnlab.explain.gradcam import grad_cam
 
         watched, classes = self.x_test[self.digits], self.y_test[self.digits]
-        probabilities = model.predict(self.x_test, batch_size=1000, verbose=0)
+        probabilities = model.predict(self.x_test, batch_size=128, verbose=0)
         scores = keras.Model(model.inputs[0], model.get_layer("scores").output)
         return {"maps": np.stack([grad_cam(model, watched, LAYER, classes, score=s)
                                   for s in SCORES]),

@@ -17,6 +17,7 @@ largest, with the box that unit sees; :func:`crop_patches` cuts those boxes out.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -28,7 +29,9 @@ from cnnlab.reference import conv_output_size, same_padding
 
 # Upper bound on the feature maps of one chunk of images in top_activations, in
 # bytes: conv2 of the Keras example is 147 kB per digit, 1.5 GB for the test set.
-_CHUNK_BYTES = 64 * 2**20
+_CHUNK_BYTES = 16 * 2**20
+# Per model and layer: a sub-model giving each channel's strongest unit per image.
+_STRONGEST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class ReceptiveField(NamedTuple):
@@ -228,12 +231,14 @@ def unit_patch(model, layer, i: int, j: int, clip: bool = True) -> tuple[int, in
 
 
 def top_activations(model, layer, channel: int, images: np.ndarray, k: int = 9,
-                    batch_size: int = 500) -> TopK:
+                    batch_size: int = 128) -> TopK:
     """The k images whose strongest unit in feature map ``channel`` is largest.
 
-    Each image is scored by the maximum of the map over all positions; the
-    feature maps are computed in chunks of at most ``_CHUNK_BYTES``, so a whole
-    test set fits (Zeiler & Fergus 2014, section 4: the top 9 activations).
+    Each image is scored by the maximum of the map over all positions
+    (Zeiler & Fergus 2014, section 4: the top 9 activations). The scores come
+    from a sub-model that ends in that maximum, so no feature maps are held
+    and a whole test set fits; the maps of the k chosen images alone give
+    the positions.
 
     Parameters
     ----------
@@ -246,7 +251,10 @@ def top_activations(model, layer, channel: int, images: np.ndarray, k: int = 9,
     images : ndarray, shape (N, H, W, C), float32 in [0, 1]
     k : int, default 9
         1 <= k <= N.
-    batch_size : int, default 500
+    batch_size : int, default 128
+        Images per forward pass. Memory grows with it: without oneDNN,
+        TensorFlow's CPU convolution unfolds a batch into patches (conv2 of
+        the Keras example CNN: 330 MB for 500 digits).
         Images per forward pass.
 
     Returns
@@ -259,6 +267,8 @@ def top_activations(model, layer, channel: int, images: np.ndarray, k: int = 9,
         For an unknown or non-spatial layer, a channel out of range, bad images
         (wrong shape, NaN, outside [0, 1]) or k outside 1..N.
     """
+    import keras
+
     target = _spatial_layer(model, layer)
     field = receptive_field(model, target)
     _, height, width, channels = target.output.shape
@@ -271,21 +281,28 @@ def top_activations(model, layer, channel: int, images: np.ndarray, k: int = 9,
     if k > len(images):
         raise ValueError(f"k must be at most the number of images ({len(images)}), got {k}.")
     batch_size = check_int("batch_size", batch_size, 1)
+    # Every image's strongest unit per channel comes from one sub-model that ends in a
+    # spatial max: no feature maps are held, whatever the number of images.
+    strongest = _STRONGEST.setdefault(model, {})
+    if target.name not in strongest:
+        strongest[target.name] = keras.Model(
+            model.inputs, keras.ops.max(target.output, axis=(1, 2)))
+    best = strongest[target.name].predict(images, batch_size=batch_size, verbose=0)[:, channel]
+    indices = np.argsort(-best, kind="stable")[:k]
+    # Where it sits, for the k chosen images only, from their maps in chunks.
     chunk = max(1, _CHUNK_BYTES // (height * width * channels * 4))
-    best = np.empty(len(images), dtype=np.float32)
-    where = np.empty(len(images), dtype=np.int64)
-    for start in range(0, len(images), chunk):
-        maps = feature_maps(model, [target], images[start:start + chunk], batch_size)
+    where = np.empty(k, dtype=np.int64)
+    for start in range(0, k, chunk):
+        maps = feature_maps(model, [target], images[indices[start:start + chunk]], batch_size)
         flat = maps[target.name][..., channel].reshape(-1, height * width)
         # numpy's argmax takes the first maximum: ties (e.g. a flat background) are
         # resolved the same way every time.
         where[start:start + len(flat)] = flat.argmax(axis=1)
-        best[start:start + len(flat)] = flat.max(axis=1)
-    indices = np.argsort(-best, kind="stable")[:k]
-    positions = np.stack(np.divmod(where[indices], width), axis=1)
+    positions = np.stack(np.divmod(where, width), axis=1)
     corners = np.asarray(field.offset) + positions * np.asarray(field.stride)
     boxes = np.concatenate([corners, corners + np.asarray(field.size)], axis=1)
-    return TopK(target.name, channel, indices.astype(np.int64), best[indices], positions,
+    return TopK(target.name, channel, indices.astype(np.int64),
+                best[indices].astype(np.float32), positions,
                 boxes.astype(np.int64))
 
 

@@ -134,7 +134,7 @@ def background_figures(model, images: np.ndarray, labels: np.ndarray) -> dict[st
     levels, other = class_backgrounds(), other_classes(labels)
 
     def predict(x):
-        return model.predict(x, batch_size=1000, verbose=0).argmax(axis=1)
+        return model.predict(x, batch_size=128, verbose=0).argmax(axis=1)
 
     swapped = predict(add_background(images, other, levels))
     return {"accuracy_plain": float((predict(images) == labels).mean()),

@@ -352,5 +352,5 @@ def linear_probe(model, train_images: np.ndarray, train_labels: np.ndarray,
     probe.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     probe.fit(train_images, train_labels, batch_size=batch_size, epochs=epochs, verbose=0)
-    predicted = probe.predict(test_images, batch_size=500, verbose=0).argmax(axis=1)
+    predicted = probe.predict(test_images, batch_size=128, verbose=0).argmax(axis=1)
     return float((predicted == test_labels).mean())

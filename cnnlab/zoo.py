@@ -313,7 +313,7 @@ def record(name: str, directory: str | Path | None = None) -> dict:
     return result
 
 
-def evaluate(model, images: np.ndarray, labels: np.ndarray, batch_size: int = 1000) -> dict:
+def evaluate(model, images: np.ndarray, labels: np.ndarray, batch_size: int = 128) -> dict:
     """Test loss, accuracy and macro F1 of a classifier.
 
     Parameters
@@ -322,7 +322,7 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray, batch_size: int = 10
         Outputs class probabilities, shape (N, num_classes).
     images : ndarray, shape (N, H, W, C), float32 in [0, 1]
     labels : ndarray, shape (N,), int
-    batch_size : int, default 1000
+    batch_size : int, default 128
 
     Returns
     -------

@@ -92,3 +92,46 @@ def test_measure_rejects_bad_input(fn, error, match):
     with pytest.raises(error, match=match):
         bench.measure(fn)
     assert not tracemalloc.is_tracing()
+
+
+# -- the chapters' and explainers' costs (make bench) ---------------------------------------
+
+
+def _notebook(tmp_path, source):
+    import nbformat
+
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), path)
+    return str(path)
+
+
+def test_chapter_cost_sees_the_kernels_peak_memory_and_time(tmp_path):
+    small = bench.chapter_cost(_notebook(tmp_path, "x = 1"))
+    # 300 MB written (so resident), then freed: the peak remembers it.
+    big = bench.chapter_cost(_notebook(
+        tmp_path, "import numpy as np, time\nb = np.ones(300 * 2**20 // 8)\ndel b\n"
+                  "time.sleep(0.5)"))
+    assert big.peak_bytes - small.peak_bytes >= 200 * 2**20   # the start-up peak overlaps
+    assert big.seconds >= 0.5 and small.seconds > 0
+    assert small.within_budget
+    assert not bench.ChapterCost("x", 181.0, 1).within_budget
+    assert not bench.ChapterCost("x", 1.0, int(1.6 * 2**30)).within_budget
+
+
+def test_a_failing_chapter_fails_the_measurement(tmp_path):
+    from nbclient.exceptions import CellExecutionError
+
+    with pytest.raises(CellExecutionError, match="ZeroDivisionError"):
+        bench.chapter_cost(_notebook(tmp_path, "1 / 0"))
+
+
+def test_explainer_throughput_compares_with_plain_passes():
+    rows = bench.explainer_throughput(n=50, repeat=1)
+    names = [row[0] for row in rows]
+    assert names[:2] == ["forward pass (keras_example_cnn)",
+                         "forward + backward (keras_example_cnn)"]
+    assert {"Grad-CAM (conv2)", "CAM (gap_cnn, conv5)", "deconvnet (conv2, channel 17)"} <= set(
+        names)
+    for name, rate, baseline, ratio in rows:
+        assert rate > 0 and ratio > 0, name
+        assert baseline.startswith("forward"), name

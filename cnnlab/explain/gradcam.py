@@ -44,7 +44,7 @@ def _parts(model, layer):
 
 def grad_cam(model, images: np.ndarray, layer, class_index: int | np.ndarray,
              score: Literal["logit", "softmax", "sigmoid"] = "logit",
-             batch_size: int = 256) -> np.ndarray:
+             batch_size: int = 128) -> np.ndarray:
     """Grad-CAM heatmaps, eqs. (7.1)-(7.2), batched.
 
     Parameters
@@ -63,7 +63,7 @@ def grad_cam(model, images: np.ndarray, layer, class_index: int | np.ndarray,
         probability (the usual Grad-CAM on a softmax model) or the sigmoid of
         the logit (the usual way on Sakai & Takenaka's network, whose output
         units have a sigmoid before a softmax layer).
-    batch_size : int, default 256
+    batch_size : int, default 128
         Images per tape: the tape holds every layer's activations for its
         batch, so memory grows with the batch, not with N.
 

@@ -207,7 +207,7 @@ def _finish(base, probability, activation):
 
 def occlusion(model, images: np.ndarray, class_index: int | np.ndarray, patch: int = 7,
               stride: int = 2, value: float = 0.5, layer=None,
-              batch_size: int = 1024) -> OcclusionResult:
+              batch_size: int = 256) -> OcclusionResult:
     """Occlusion sensitivity maps, batched (Zeiler & Fergus 2014, section 4.2).
 
     All N x H' x W' occluded copies are made by broadcasting the images against
@@ -232,7 +232,7 @@ def occlusion(model, images: np.ndarray, class_index: int | np.ndarray, patch: i
         Also record, per image, the total activation (sum over its units, as in
         the paper's figure 7) of the feature map of this layer that has the
         largest total activation on the unoccluded image.
-    batch_size : int, default 1024
+    batch_size : int, default 256
         Images per forward pass inside ``predict``.
 
     Returns
@@ -275,7 +275,7 @@ def occlusion(model, images: np.ndarray, class_index: int | np.ndarray, patch: i
 
 def occlusion_loop(model, images: np.ndarray, class_index: int | np.ndarray, patch: int = 7,
                    stride: int = 2, value: float = 0.5, layer=None,
-                   batch_size: int = 1024) -> OcclusionResult:
+                   batch_size: int = 256) -> OcclusionResult:
     """Occlusion sensitivity maps, one patch position at a time (reference version).
 
     The same maps as :func:`occlusion` (Zeiler & Fergus 2014, section 4.2),
