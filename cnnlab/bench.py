@@ -81,9 +81,16 @@ def measure(fn: Callable[..., Any], *args: Any, trace_memory: bool = True,
 # A classroom node runs 40 kernels: each chapter must fit this budget on 2 cores.
 CHAPTER_SECONDS = 180
 CHAPTER_BYTES = 1.5 * 2**30
-# Appended to a chapter run: the kernel's own peak resident memory (kB on Linux).
-_PEAK_RSS_CELL = ("import resource as _resource\n"
-                  "print(_resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss)")
+# Appended to a chapter run: the kernel's own peak resident memory, in kB. VmHWM
+# belongs to the kernel's program; ru_maxrss would also count the pages of the
+# process that started it, which a new process shares until it runs its program.
+_PEAK_RSS_CELL = """\
+try:
+    with open("/proc/self/status") as _status:
+        print(next(line.split()[1] for line in _status if line.startswith("VmHWM:")))
+except OSError:  # not Linux
+    import resource as _resource
+    print(_resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss)"""
 
 
 @dataclass(frozen=True)
@@ -127,13 +134,10 @@ def chapter_cost(path: str, timeout: int = 900) -> ChapterCost:
     ChapterCost
     """
     import os
-    import resource
 
     import nbformat
     from nbclient import NotebookClient
 
-    if resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 0:  # pragma: no cover
-        raise RuntimeError("this system does not report peak memory.")
     notebook = nbformat.read(path, as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell(_PEAK_RSS_CELL))
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
