@@ -72,7 +72,7 @@ test-notebooks: $(STAMP) data
 	$(NBVAL)
 
 # The stored outputs must not depend on the machine: run every chapter with
-# oneDNN off and on, on 1 and on 2 intra-op threads (about 25 minutes).
+# oneDNN off and on, on 1 and on 2 intra-op threads (about 40 minutes on 2 cores).
 portability: $(STAMP) data
 	@for onednn in 0 1; do for threads in 1 2; do \
 	  echo "== oneDNN $$onednn, $$threads intra-op thread(s)"; \
@@ -101,6 +101,7 @@ execute: $(STAMP) data
 # two CPU cores), writing cnnlab/weights/. Progress: one line per epoch.
 # RUNS='gap_cnn' re-runs one of them.
 reproduce: $(STAMP) data
+	@if [ -n "$(MODELS)" ]; then echo "MODELS is now RUNS: make reproduce RUNS='$(MODELS)'"; exit 2; fi
 	$(BIN)/python -m cnnlab.zoo $(RUNS)
 
 lint: $(STAMP)

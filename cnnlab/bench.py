@@ -1,4 +1,4 @@
-"""Measure the time and the extra memory of one call.
+"""Measure time and memory: of one call, of each chapter, of each explainer (``make bench``).
 
 The chapters print what their code costs; these numbers are measured in the
 same run as the figures they are compared with (the machine is shared, so
@@ -88,9 +88,10 @@ _PEAK_RSS_CELL = """\
 try:
     with open("/proc/self/status") as _status:
         print(next(line.split()[1] for line in _status if line.startswith("VmHWM:")))
-except OSError:  # not Linux
-    import resource as _resource
-    print(_resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss)"""
+except OSError:  # not Linux: ru_maxrss, in bytes on macOS and kB elsewhere
+    import resource as _resource, sys as _sys
+    _peak = _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss
+    print(_peak // 1024 if _sys.platform == "darwin" else _peak)"""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlab.checks import check_images, check_labels
+from cnnlab.checks import check_images, check_int, check_labels
 
 
 def class_backgrounds(low: float = 0.1, high: float = 0.5) -> np.ndarray:
@@ -96,12 +96,14 @@ def biased_training_set(images: np.ndarray, labels: np.ndarray,
     -------
     images, labels : the ``n`` biased digits and their labels
     """
+    n = check_int("n", n, 1)
     return add_background(images[:n], labels[:n], class_backgrounds()), labels[:n]
 
 
 def plain_training_set(images: np.ndarray, labels: np.ndarray,
                        n: int = BIASED_TRAINING_IMAGES) -> tuple[np.ndarray, np.ndarray]:
     """The same first ``n`` digits on their black background (the control)."""
+    n = check_int("n", n, 1)
     return check_images(images[:n], unit_range=True), check_labels(labels[:n], len(images[:n]))
 
 

@@ -160,7 +160,7 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
 
 
 class WeightSnapshots:
-    """A monitor for :func:`train`: how far each layer's kernel is from where it ends up.
+    """A monitor for :func:`train`: each layer's kernel against where it ends up (cosine).
 
     Zeiler & Fergus (2014, Fig. 4) watch features form during training: the
     lower layers settle within a few epochs, the upper ones later. Called with
@@ -180,11 +180,16 @@ class WeightSnapshots:
         self.kept = tuple(kept)
 
     def __call__(self, model) -> dict[str, np.ndarray]:
+        missing = sorted(set(self.kept) - {each.name for each in model.layers})
+        if missing:
+            raise ValueError(f"kept names layers that model {model.name!r} lacks: {missing}.")
         # Keyed as the zoo stores weights: 'conv1/kernel', without the model's name.
         return {v.path.split("/", 1)[1]: np.array(v.numpy()) for v in model.weights}
 
     def finish(self, items: list[dict[str, np.ndarray]]) -> dict:
         """'similarity' (epochs, layers) float32, 'similarity_layers', the snapshots."""
+        if not items:
+            raise ValueError("items is empty: the monitor was never called (no epoch ran).")
         layers = [key.split("/")[0] for key in items[-1] if key.endswith("/kernel")]
         similarity = np.empty((len(items), len(layers)), dtype=np.float32)
         for j, layer in enumerate(layers):
@@ -340,17 +345,24 @@ def linear_probe(model, train_images: np.ndarray, train_labels: np.ndarray,
     set_seed(seed)
     inputs = keras.Input(train_images.shape[1:])
     x = inputs
-    if layer is not None:
-        name = layer if isinstance(layer, str) else layer.name
-        frozen = keras.Model(model.inputs, model.get_layer(name).output)
-        frozen.trainable = False
-        x = frozen(x, training=False)
-    x = keras.layers.Flatten()(x)
-    x = keras.layers.Normalization(mean=mean.astype(np.float32),
-                                   variance=(std * std).astype(np.float32))(x)
-    probe = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
-    probe.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    probe.fit(train_images, train_labels, batch_size=batch_size, epochs=epochs, verbose=0)
-    predicted = probe.predict(test_images, batch_size=128, verbose=0).argmax(axis=1)
+    # Freezing the shared layers sets their own flags: put them back afterwards, so
+    # that the model given keeps training as before.
+    trainable = {id(each): each.trainable for each in model.layers}
+    try:
+        if layer is not None:
+            name = layer if isinstance(layer, str) else layer.name
+            frozen = keras.Model(model.inputs, model.get_layer(name).output)
+            frozen.trainable = False
+            x = frozen(x, training=False)
+        x = keras.layers.Flatten()(x)
+        x = keras.layers.Normalization(mean=mean.astype(np.float32),
+                                       variance=(std * std).astype(np.float32))(x)
+        probe = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+        probe.compile(optimizer=keras.optimizers.Adam(1e-3),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        probe.fit(train_images, train_labels, batch_size=batch_size, epochs=epochs, verbose=0)
+        predicted = probe.predict(test_images, batch_size=128, verbose=0).argmax(axis=1)
+    finally:
+        for each in model.layers:
+            each.trainable = trainable[id(each)]
     return float((predicted == test_labels).mean())

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from cnnlab import shortcuts
 from cnnlab.shortcuts import add_background, class_backgrounds
 
 # -- class_backgrounds ---------------------------------------------------------------------
@@ -138,3 +139,54 @@ def test_add_background_rejects_bad_input(kwargs, error, match):
     args = {"images": _IMAGES, "classes": _CLASSES, "levels": _LEVELS, **kwargs}
     with pytest.raises(error, match=match):
         add_background(**args)
+
+
+# -- the recorded runs' training sets and test figures -------------------------------------
+
+
+def test_training_sets_are_the_first_n_digits(rng):
+    images = rng.random((30, 6, 6, 1), dtype=np.float32)
+    labels = rng.integers(0, 10, 30)
+    biased, biased_labels = shortcuts.biased_training_set(images, labels, n=12)
+    plain, plain_labels = shortcuts.plain_training_set(images, labels, n=12)
+    np.testing.assert_array_equal(biased_labels, labels[:12])
+    np.testing.assert_array_equal(plain_labels, labels[:12])
+    np.testing.assert_array_equal(plain, images[:12])
+    levels = shortcuts.class_backgrounds()
+    want = levels[labels[:12], None, None, None] + (1 - levels[labels[:12], None, None, None]) \
+        * images[:12]
+    np.testing.assert_allclose(biased, want, atol=1e-6)
+    assert shortcuts.biased_training_set(images, labels)[0].shape == (30, 6, 6, 1)  # n > N
+
+
+@pytest.mark.parametrize("function", [shortcuts.biased_training_set,
+                                      shortcuts.plain_training_set])
+@pytest.mark.parametrize(("n", "error"), [(0, ValueError), (-5, ValueError), (2.0, TypeError)])
+def test_training_sets_refuse_a_bad_n(function, n, error):
+    with pytest.raises(error, match=r"^n must be"):
+        function(np.zeros((4, 6, 6, 1), np.float32), np.zeros(4, int), n=n)
+
+
+def test_other_classes_shift_by_three():
+    np.testing.assert_array_equal(shortcuts.other_classes(np.arange(10)),
+                                  [3, 4, 5, 6, 7, 8, 9, 0, 1, 2])
+
+
+class _ReadsTheBackground:
+    """Predicts the class whose background level is nearest to the image's darkest pixel."""
+
+    def predict(self, images, batch_size=None, verbose=None):
+        levels = shortcuts.class_backgrounds()
+        darkest = images.reshape(len(images), -1).min(axis=1)
+        return np.eye(10)[np.abs(darkest[:, None] - levels[None, :]).argmin(axis=1)]
+
+
+def test_background_figures_of_a_network_that_reads_only_the_background(rng):
+    labels = rng.integers(0, 10, 200)
+    images = rng.random((200, 8, 8, 1), dtype=np.float32)
+    images[:, 0, 0, 0] = 0.0                       # every digit has black background pixels
+    got = shortcuts.background_figures(_ReadsTheBackground(), images, labels)
+    assert got == pytest.approx({"accuracy_plain": float((labels == 0).mean()),  # black: "0"
+                                 "accuracy_own_background": 1.0,
+                                 "accuracy_other_background": 0.0,
+                                 "follows_background": 1.0})

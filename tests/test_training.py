@@ -545,6 +545,15 @@ def test_weight_snapshots_measure_each_kernel_against_its_last_epoch():
     np.testing.assert_array_equal(kept["conv/kernel"][1], run.weights[1][0].astype(np.float16))
 
 
+def test_weight_snapshots_refuse_unknown_layers_and_no_epochs():
+    watch = training.WeightSnapshots(kept=("conv", "nope"))
+    with pytest.raises(ValueError,
+                       match=r"^kept names layers that model .* lacks: \['conv', 'nope'\]"):
+        watch(_tiny_model())
+    with pytest.raises(ValueError, match=r"^items is empty"):
+        watch.finish([])
+
+
 def test_linear_probe_separates_separable_features(rng):
     images, labels = _coded_images(rng, 4000)
     model = _identity_model()
@@ -570,6 +579,7 @@ def test_linear_probe_on_a_copying_layer_equals_the_probe_on_pixels():
     assert on_layer == pytest.approx(on_pixels, abs=0.005)                 # 2 of 400 digits
     for got, want in zip(model.get_weights(), before, strict=True):      # the model unchanged
         np.testing.assert_array_equal(got, want)
+    assert all(layer.trainable for layer in model.layers)                # and still trainable
 
 
 _X = np.zeros((4, 8, 10, 1), np.float32)

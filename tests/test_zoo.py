@@ -41,10 +41,10 @@ def _reproduce_quietly(name, directory):
 @pytest.mark.parametrize(
     ("name", "error", "match"),
     [
-        ("resnet", ValueError, r"^unknown model 'resnet'; the zoo has \['gap_cnn', "
+        ("resnet", ValueError, r"^unknown run 'resnet'; the zoo has \['gap_cnn', "
                                r"'gap_cnn_biased', 'gap_cnn_plain', 'keras_example_cnn'"),
-        ("GAP_CNN", ValueError, r"^unknown model 'GAP_CNN'"),
-        ("", ValueError, r"^unknown model ''"),
+        ("GAP_CNN", ValueError, r"^unknown run 'GAP_CNN'"),
+        ("", ValueError, r"^unknown run ''"),
         (None, TypeError, r"^name must be a str, got NoneType"),
         (3, TypeError, r"^name must be a str, got int"),
         (b"gap_cnn", TypeError, r"^name must be a str, got bytes"),
@@ -351,3 +351,13 @@ def test_main_refuses_an_unknown_run_before_training(capsys, monkeypatch):
     monkeypatch.setattr(zoo, "reproduce", lambda *a, **k: pytest.fail("must not train"))
     assert zoo.main(["gap_cnn", "nope"]) == 2
     assert "unknown run 'nope'" in capsys.readouterr().err
+
+
+def test_main_fails_when_a_claim_is_not_met(capsys, monkeypatch):
+    monkeypatch.setattr(zoo, "reproduce", lambda name: {
+        "test": {"accuracy": 0.5, "loss": 1.0, "macro_f1": 0.5}, "seconds": 60.0})
+    assert zoo.main(["gap_cnn"]) == 1
+    assert "gap_cnn: accuracy = 0.5000, not in [0.99, 1.0]" in capsys.readouterr().err
+    monkeypatch.setattr(zoo, "reproduce", lambda name: {
+        "test": {"accuracy": 0.995, "loss": 0.03, "macro_f1": 0.995}, "seconds": 60.0})
+    assert zoo.main(["gap_cnn"]) == 0
