@@ -7,12 +7,12 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-# Quiet TensorFlow's C++ log lines and fix the hash seed. oneDNN stays as
-# TensorFlow sets it (on, on x86-64 Linux), as in a reader's Colab or hub kernel:
-# the stored outputs hold on either way (make portability), and it is faster
-# (README, "oneDNN").
+# Quiet TensorFlow's C++ log lines and fix the hash seed. oneDNN off by default:
+# on 2 cores the chapters ran faster without it (README, "oneDNN"); the stored
+# outputs hold either way (make portability). TF_ENABLE_ONEDNN_OPTS=1 make ... turns it on.
 export PATH := $(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL := 3
+export TF_ENABLE_ONEDNN_OPTS ?= 0
 export PYTHONHASHSEED := 0
 
 .PHONY: help install data browser book serve lab test test-unit test-notebooks test-site execute reproduce bench portability lint clean

@@ -237,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         over += not cost.within_budget
         print(f"{os.path.basename(path):40s} {cost.seconds:7.0f}s {cost.peak_bytes / 2**30:8.2f}GB"
               f"  {'ok' if cost.within_budget else 'OVER'}", flush=True)
+    from cnnlab.runtime import quiet_tensorflow
+
+    quiet_tensorflow()
     print(f"\n{'explainer (1,000 test digits)':52s} {'images/s':>9s}  cost in plain passes",
           flush=True)
     for name, rate, baseline, ratio in explainer_throughput():

@@ -255,7 +255,6 @@ def top_activations(model, layer, channel: int, images: np.ndarray, k: int = 9,
         Images per forward pass. Memory grows with it: without oneDNN,
         TensorFlow's CPU convolution unfolds a batch into patches (conv2 of
         the Keras example CNN: 330 MB for 500 digits).
-        Images per forward pass.
 
     Returns
     -------

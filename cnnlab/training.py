@@ -274,6 +274,10 @@ def macro_f1(labels: np.ndarray, predicted: np.ndarray) -> float:
     return float(f1.mean())
 
 
+# Features up to this size (train and test together) are computed once for a probe.
+_PROBE_FEATURE_BYTES = 64 * 2**20
+
+
 def linear_probe(model, train_images: np.ndarray, train_labels: np.ndarray,
                  test_images: np.ndarray, test_labels: np.ndarray, layer=None, *,
                  epochs: int = 20, batch_size: int = 128, seed: int = 0) -> float:
@@ -284,10 +288,11 @@ def linear_probe(model, train_images: np.ndarray, train_labels: np.ndarray,
     representation separates the classes. The features are flattened and
     standardised with the training images' mean and standard deviation.
 
-    The classifier sits on top of the frozen layers, which run again for every
-    batch, so no matrix of features is ever held: conv2's features of 5,000
-    digits would take 737 MB, twice over with their standardised copy. The
-    mean and standard deviation are summed in chunks, in float64.
+    Features that fit in 64 MB (the pixels, a dense layer) are computed once.
+    Larger ones are never held: the classifier sits on top of the frozen
+    layers, which run again for every batch (conv2's features of 5,000 digits
+    would take 737 MB, twice over with their standardised copy). The mean and
+    standard deviation are summed in chunks, in float64.
 
     Parameters
     ----------
@@ -343,6 +348,14 @@ def linear_probe(model, train_images: np.ndarray, train_labels: np.ndarray,
     std = np.sqrt(np.maximum(squares / len(train_images) - mean * mean, 0.0)) + 1e-6
 
     set_seed(seed)
+    size = mean.size
+    if size * (len(train_images) + len(test_images)) * 4 <= _PROBE_FEATURE_BYTES:
+        # Small features (pixels, a dense layer) are computed once, not every epoch.
+        train_images = np.concatenate([features(train_images[i:i + 500]).astype(np.float32)
+                                       for i in range(0, len(train_images), 500)])
+        test_images = np.concatenate([features(test_images[i:i + 500]).astype(np.float32)
+                                      for i in range(0, len(test_images), 500)])
+        layer = None
     inputs = keras.Input(train_images.shape[1:])
     x = inputs
     # Freezing the shared layers sets their own flags: put them back afterwards, so

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")   # the book's default (README)
 os.environ.setdefault("MPLBACKEND", "Agg")
 matplotlib.use("Agg")
 

@@ -566,7 +566,9 @@ def test_linear_probe_separates_separable_features(rng):
     assert chance < 0.2
 
 
-def test_linear_probe_on_a_copying_layer_equals_the_probe_on_pixels():
+@pytest.mark.parametrize("budget", [0, 64 * 2**20], ids=["streamed", "computed-once"])
+def test_linear_probe_on_a_copying_layer_equals_the_probe_on_pixels(budget, monkeypatch):
+    monkeypatch.setattr(training, "_PROBE_FEATURE_BYTES", budget)
     # A weak signal, so that the accuracy lies between chance and 1 and tells runs apart.
     images, labels = _coded_images(np.random.default_rng(0), 2000, signal=0.1)
     model = _identity_model()
