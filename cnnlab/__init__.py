@@ -12,13 +12,13 @@ Modules (import what you need; importing the package does nothing else):
 - ``cnnlab.receptive``   receptive fields and the images that excite a feature map most
 - ``cnnlab.explain``     explainers: deconvnet, gradient, guided backprop, occlusion,
   CAM, Grad-CAM, sanity checks
-- ``cnnlab.learning``    chapter 7's learning process: the Grad-CAM monitor, empty maps
-- ``cnnlab.shortcuts``   chapter 6's biased-background training set
-- ``cnnlab.digitize``    a reader's own digit, prepared as MNIST's were
+- ``cnnlab.learning_process``    chapter 7's learning process: the Grad-CAM monitor, empty maps
+- ``cnnlab.biased_mnist``   chapter 6's biased-background training set
+- ``cnnlab.own_digit``    a reader's own digit, prepared as MNIST's were
 - ``cnnlab.plotting``    images, grids, heatmap overlays, curves
-- ``cnnlab.widgets``     explorers: live ipywidgets in a kernel, precomputed on the site
-- ``cnnlab.viewers``     the chapters' explorers
-- ``cnnlab.repro``       seeds and deterministic TensorFlow
+- ``cnnlab.explorers.base``     explorers: live ipywidgets in a kernel, precomputed on the site
+- ``cnnlab.explorers``     the chapters' explorers
+- ``cnnlab.runtime``       seeds and deterministic TensorFlow
 - ``cnnlab.runtime``     TensorFlow started without its log lines in the page
 - ``cnnlab.bench``       time and peak memory: one call, each chapter, each explainer
 """

@@ -176,9 +176,9 @@ def explainer_throughput(n: int = 1000, repeat: int = 3) -> list[tuple[str, floa
     from cnnlab import zoo
     from cnnlab.data import load_mnist
     from cnnlab.explain.cam import class_activation_maps
-    from cnnlab.explain.deconvnet import deconvnet
     from cnnlab.explain.gradcam import grad_cam
     from cnnlab.explain.occlusion import occlusion, patch_corners
+    from cnnlab.explain.projections import deconvnet
 
     (_, _), (x_test, y_test) = load_mnist()
     images, labels = x_test[:n], y_test[:n]

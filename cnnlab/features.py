@@ -1,4 +1,10 @@
-"""What the layers of a network compute: feature maps of any layers, shifted inputs.
+"""What the layers of a network compute: feature maps, kernels, the images that excite a
+feature map most, shifted inputs.
+
+:func:`top_activations` finds, as Zeiler & Fergus (2014, section 4, figure 2)
+do for their projections, the images whose strongest unit in one feature map is
+largest, with the box that unit sees (:func:`cnnlab.receptive.crop_patches`
+cuts those boxes out).
 
 Feature maps come from one forward pass through a sub-model whose outputs are
 the requested layers (the model itself is never changed).
@@ -7,34 +13,25 @@ the requested layers (the model itself is never changed).
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from cnnlab.checks import check_images, check_int
+from cnnlab.checks import check_images, check_int, check_layer, check_layers, check_model_images
+from cnnlab.receptive import receptive_field
+
+# Upper bound on the feature maps of one chunk of images in top_activations, in
+# bytes: conv2 of the Keras example is 147 kB per digit, 1.5 GB for the test set.
+_CHUNK_BYTES = 16 * 2**20
+# Per model and layer: a sub-model giving each channel's strongest unit per image.
+_STRONGEST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 # Sub-models by model and layer names: building one per call would make Keras
 # trace a new predict function each time (slow, and it warns about it).
 _PROBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _layer(model, layer):
-    """The layer object for a name or a layer of ``model``."""
-    import keras
-
-    if isinstance(layer, keras.layers.Layer):
-        if layer not in model.layers:
-            raise ValueError(f"layer {layer.name!r} is not a layer of model {model.name!r}.")
-        return layer
-    if not isinstance(layer, str):
-        raise TypeError(f"layer must be a name or a keras layer, got {type(layer).__name__}.")
-    names = [candidate.name for candidate in model.layers]
-    if layer not in names:
-        raise ValueError(f"unknown layer {layer!r}; model {model.name!r} has {names}.")
-    return model.get_layer(layer)
-
-
-def feature_maps(model, layers: Sequence, images: np.ndarray,
+def feature_maps(model, layers: list, images: np.ndarray,
                  batch_size: int = 128) -> dict[str, np.ndarray]:
     """The outputs of several layers for a batch of images, in one forward pass.
 
@@ -42,7 +39,7 @@ def feature_maps(model, layers: Sequence, images: np.ndarray,
     ----------
     model : keras.Model
         A built model with defined inputs (e.g. from :mod:`cnnlab.models`).
-    layers : sequence of str or keras layers
+    layers : list of str or keras layers
         The layers whose outputs are wanted.
     images : ndarray, shape (N, H, W, C), float32 in [0, 1]
     batch_size : int, default 128
@@ -63,12 +60,8 @@ def feature_maps(model, layers: Sequence, images: np.ndarray,
     """
     import keras
 
-    if isinstance(layers, (str, keras.layers.Layer)) or not isinstance(layers, Sequence):
-        raise TypeError(f"layers must be a sequence of names or layers, got {layers!r}.")
-    if not layers:
-        raise ValueError("layers is empty: name at least one layer.")
-    picked = [_layer(model, layer) for layer in layers]
-    images = check_images(images, unit_range=True)
+    picked = check_layers(model, layers)
+    images = check_model_images(model, images)
     batch_size = check_int("batch_size", batch_size, 1)
     cache = _PROBES.setdefault(model, {})
     key = tuple(layer.name for layer in picked)
@@ -78,6 +71,108 @@ def feature_maps(model, layers: Sequence, images: np.ndarray,
     if len(picked) == 1:
         outputs = [outputs]
     return {layer.name: np.asarray(out) for layer, out in zip(picked, outputs, strict=True)}
+
+
+@dataclass(frozen=True)
+class TopK:
+    """The k images whose strongest unit in one feature map is largest.
+
+    Attributes
+    ----------
+    layer : str
+    channel : int
+    indices : ndarray, shape (k,), int64
+        Into the images given, strongest first (ties: the lower index first).
+    values : ndarray, shape (k,), float32
+        The activation of the strongest unit of the map in each of them.
+    positions : ndarray, shape (k, 2), int64
+        (i, j) of that unit (the first in row-major order if several tie).
+    boxes : ndarray, shape (k, 4), int64
+        (top, left, bottom, right) of its receptive field, bottom and right
+        excluded, *not* clipped to the image (see :func:`crop_patches`).
+    """
+
+    layer: str
+    channel: int
+    indices: np.ndarray
+    values: np.ndarray
+    positions: np.ndarray
+    boxes: np.ndarray
+
+
+def top_activations(model, layer, channel: int, images: np.ndarray, k: int = 9,
+                    batch_size: int = 128) -> TopK:
+    """The k images whose strongest unit in feature map ``channel`` is largest.
+
+    Each image is scored by the maximum of the map over all positions
+    (Zeiler & Fergus 2014, section 4: the top 9 activations). The scores come
+    from a sub-model that ends in that maximum, so no feature maps are held
+    and a whole test set fits; the maps of the k chosen images alone give
+    the positions.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Not changed.
+    layer : str or keras layer
+        A Conv2D, MaxPooling2D or AveragePooling2D layer of ``model``.
+    channel : int
+        The feature map, 0 <= channel < the layer's number of channels.
+    images : ndarray, shape (N, H, W, C), float32 in [0, 1]
+    k : int, default 9
+        1 <= k <= N.
+    batch_size : int, default 128
+        Images per forward pass. Memory grows with it: without oneDNN,
+        TensorFlow's CPU convolution unfolds a batch into patches (conv2 of
+        the Keras example CNN: 330 MB for 500 digits).
+
+    Returns
+    -------
+    TopK
+
+    Raises
+    ------
+    TypeError, ValueError
+        For an unknown or non-spatial layer, a channel out of range, bad images
+        (wrong shape, NaN, outside [0, 1]) or k outside 1..N.
+    """
+    import keras
+
+    target = check_layer(model, layer, "spatial")
+    field = receptive_field(model, target)
+    _, height, width, channels = target.output.shape
+    channel = check_int("channel", channel, 0)
+    if channel >= channels:
+        raise ValueError(f"channel must be in 0..{channels - 1} for layer {target.name!r}, "
+                         f"got {channel}.")
+    images = check_model_images(model, images)
+    k = check_int("k", k, 1)
+    if k > len(images):
+        raise ValueError(f"k must be at most the number of images ({len(images)}), got {k}.")
+    batch_size = check_int("batch_size", batch_size, 1)
+    # Every image's strongest unit per channel comes from one sub-model that ends in a
+    # spatial max: no feature maps are held, whatever the number of images.
+    strongest = _STRONGEST.setdefault(model, {})
+    if target.name not in strongest:
+        strongest[target.name] = keras.Model(
+            model.inputs, keras.ops.max(target.output, axis=(1, 2)))
+    best = strongest[target.name].predict(images, batch_size=batch_size, verbose=0)[:, channel]
+    indices = np.argsort(-best, kind="stable")[:k]
+    # Where it sits, for the k chosen images only, from their maps in chunks.
+    chunk = max(1, _CHUNK_BYTES // (height * width * channels * 4))
+    where = np.empty(k, dtype=np.int64)
+    for start in range(0, k, chunk):
+        maps = feature_maps(model, [target], images[indices[start:start + chunk]], batch_size)
+        flat = maps[target.name][..., channel].reshape(-1, height * width)
+        # numpy's argmax takes the first maximum: ties (e.g. a flat background) are
+        # resolved the same way every time.
+        where[start:start + len(flat)] = flat.argmax(axis=1)
+    positions = np.stack(np.divmod(where, width), axis=1)
+    corners = np.asarray(field.offset) + positions * np.asarray(field.stride)
+    boxes = np.concatenate([corners, corners + np.asarray(field.size)], axis=1)
+    return TopK(target.name, channel, indices.astype(np.int64),
+                best[indices].astype(np.float32), positions,
+                boxes.astype(np.int64))
 
 
 def shift_images(images: np.ndarray, dx: int = 0, dy: int = 0) -> np.ndarray:
@@ -102,8 +197,7 @@ def shift_images(images: np.ndarray, dx: int = 0, dy: int = 0) -> np.ndarray:
     """
     images = check_images(images)
     for name, value, size in (("dx", dx, images.shape[2]), ("dy", dy, images.shape[1])):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}.")
+        check_int(name, value, -size + 1)
         if abs(value) >= size:
             raise ValueError(f"|{name}| must be smaller than the image ({size}), got {value}.")
     out = np.zeros_like(images)
@@ -175,13 +269,7 @@ def kernels(model, layer) -> tuple[np.ndarray, np.ndarray]:
     """
     import keras
 
-    picked = _layer(model, layer)
-    if not isinstance(picked, keras.layers.Conv2D):
-        convs = [c.name for c in model.layers if isinstance(c, keras.layers.Conv2D)]
-        raise ValueError(
-            f"layer {picked.name!r} is a {type(picked).__name__}, not a Conv2D layer; "
-            f"the convolution layers are {convs}."
-        )
+    picked = check_layer(model, layer, "conv")
     weights = keras.ops.convert_to_numpy(picked.kernel)
     bias = (keras.ops.convert_to_numpy(picked.bias) if picked.use_bias
             else np.zeros(weights.shape[-1], dtype=weights.dtype))

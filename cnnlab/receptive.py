@@ -1,4 +1,4 @@
-"""Receptive fields, and the images that excite one feature map most (chapters 4 and 5).
+"""Receptive fields: the box of the input that one unit of a layer sees (chapters 4 and 5).
 
 A unit of a convolution or pooling layer sees a box of the input: its
 *receptive field*. Along each axis it is fixed by three numbers computed from
@@ -10,28 +10,18 @@ box, negative when 'same' padding makes it hang over the border). Unit ``i``
 sees input rows ``offset + i * stride`` up to, not including,
 ``offset + i * stride + size``.
 
-:func:`top_activations` finds, as Zeiler & Fergus (2014, section 4, figure 2)
-do for their projections, the images whose strongest unit in one feature map is
-largest, with the box that unit sees; :func:`crop_patches` cuts those boxes out.
+:func:`crop_patches` cuts such boxes out of images, e.g. those of
+:func:`cnnlab.features.top_activations`.
 """
 
 from __future__ import annotations
 
-import weakref
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
-from cnnlab.checks import check_images, check_int
-from cnnlab.features import _layer, feature_maps
+from cnnlab.checks import check_images, check_int, check_layer
 from cnnlab.reference import conv_output_size, same_padding
-
-# Upper bound on the feature maps of one chunk of images in top_activations, in
-# bytes: conv2 of the Keras example is 147 kB per digit, 1.5 GB for the test set.
-_CHUNK_BYTES = 16 * 2**20
-# Per model and layer: a sub-model giving each channel's strongest unit per image.
-_STRONGEST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class ReceptiveField(NamedTuple):
@@ -51,33 +41,6 @@ class ReceptiveField(NamedTuple):
     size: tuple[int, int]
     stride: tuple[int, int]
     offset: tuple[int, int]
-
-
-@dataclass(frozen=True)
-class TopK:
-    """The k images whose strongest unit in one feature map is largest.
-
-    Attributes
-    ----------
-    layer : str
-    channel : int
-    indices : ndarray, shape (k,), int64
-        Into the images given, strongest first (ties: the lower index first).
-    values : ndarray, shape (k,), float32
-        The activation of the strongest unit of the map in each of them.
-    positions : ndarray, shape (k, 2), int64
-        (i, j) of that unit (the first in row-major order if several tie).
-    boxes : ndarray, shape (k, 4), int64
-        (top, left, bottom, right) of its receptive field, bottom and right
-        excluded, *not* clipped to the image (see :func:`crop_patches`).
-    """
-
-    layer: str
-    channel: int
-    indices: np.ndarray
-    values: np.ndarray
-    positions: np.ndarray
-    boxes: np.ndarray
 
 
 def _is_pooling(layer) -> bool:
@@ -130,16 +93,6 @@ def _chain(model, target) -> list:
         chain.append(layer)
 
 
-def _spatial_layer(model, layer):
-    import keras
-
-    layer = _layer(model, layer)
-    if not (isinstance(layer, keras.layers.Conv2D) or _is_pooling(layer)):
-        raise ValueError(f"layer must be a Conv2D or pooling layer, got {layer.name!r} "
-                         f"({type(layer).__name__}).")
-    return layer
-
-
 def receptive_field(model, layer) -> ReceptiveField:
     """The input box that one unit of a convolution or pooling layer sees.
 
@@ -172,7 +125,7 @@ def receptive_field(model, layer) -> ReceptiveField:
         layer below it that changes the geometry in a way not understood
         (e.g. Flatten, a branch), or an input of unknown size.
     """
-    target = _spatial_layer(model, layer)
+    target = check_layer(model, layer, "spatial")
     sizes = list(model.inputs[0].shape[1:3])
     if None in sizes:
         raise ValueError(f"model {model.name!r} must have a fixed input size, got "
@@ -217,7 +170,7 @@ def unit_patch(model, layer, i: int, j: int, clip: bool = True) -> tuple[int, in
         As :func:`receptive_field`, and for ``i`` or ``j`` outside the layer's output.
     """
     field = receptive_field(model, layer)
-    height, width = _layer(model, layer).output.shape[1:3]
+    height, width = check_layer(model, layer, "spatial").output.shape[1:3]
     i, j = check_int("i", i, 0), check_int("j", j, 0)
     if i >= height or j >= width:
         raise ValueError(f"unit (i, j) must be inside the layer's {height} x {width} output, "
@@ -228,81 +181,6 @@ def unit_patch(model, layer, i: int, j: int, clip: bool = True) -> tuple[int, in
         return box
     rows, cols = model.inputs[0].shape[1:3]
     return (max(box[0], 0), max(box[1], 0), min(box[2], rows), min(box[3], cols))
-
-
-def top_activations(model, layer, channel: int, images: np.ndarray, k: int = 9,
-                    batch_size: int = 128) -> TopK:
-    """The k images whose strongest unit in feature map ``channel`` is largest.
-
-    Each image is scored by the maximum of the map over all positions
-    (Zeiler & Fergus 2014, section 4: the top 9 activations). The scores come
-    from a sub-model that ends in that maximum, so no feature maps are held
-    and a whole test set fits; the maps of the k chosen images alone give
-    the positions.
-
-    Parameters
-    ----------
-    model : keras.Model
-        Not changed.
-    layer : str or keras layer
-        A Conv2D, MaxPooling2D or AveragePooling2D layer of ``model``.
-    channel : int
-        The feature map, 0 <= channel < the layer's number of channels.
-    images : ndarray, shape (N, H, W, C), float32 in [0, 1]
-    k : int, default 9
-        1 <= k <= N.
-    batch_size : int, default 128
-        Images per forward pass. Memory grows with it: without oneDNN,
-        TensorFlow's CPU convolution unfolds a batch into patches (conv2 of
-        the Keras example CNN: 330 MB for 500 digits).
-
-    Returns
-    -------
-    TopK
-
-    Raises
-    ------
-    TypeError, ValueError
-        For an unknown or non-spatial layer, a channel out of range, bad images
-        (wrong shape, NaN, outside [0, 1]) or k outside 1..N.
-    """
-    import keras
-
-    target = _spatial_layer(model, layer)
-    field = receptive_field(model, target)
-    _, height, width, channels = target.output.shape
-    channel = check_int("channel", channel, 0)
-    if channel >= channels:
-        raise ValueError(f"channel must be in 0..{channels - 1} for layer {target.name!r}, "
-                         f"got {channel}.")
-    images = check_images(images, unit_range=True)
-    k = check_int("k", k, 1)
-    if k > len(images):
-        raise ValueError(f"k must be at most the number of images ({len(images)}), got {k}.")
-    batch_size = check_int("batch_size", batch_size, 1)
-    # Every image's strongest unit per channel comes from one sub-model that ends in a
-    # spatial max: no feature maps are held, whatever the number of images.
-    strongest = _STRONGEST.setdefault(model, {})
-    if target.name not in strongest:
-        strongest[target.name] = keras.Model(
-            model.inputs, keras.ops.max(target.output, axis=(1, 2)))
-    best = strongest[target.name].predict(images, batch_size=batch_size, verbose=0)[:, channel]
-    indices = np.argsort(-best, kind="stable")[:k]
-    # Where it sits, for the k chosen images only, from their maps in chunks.
-    chunk = max(1, _CHUNK_BYTES // (height * width * channels * 4))
-    where = np.empty(k, dtype=np.int64)
-    for start in range(0, k, chunk):
-        maps = feature_maps(model, [target], images[indices[start:start + chunk]], batch_size)
-        flat = maps[target.name][..., channel].reshape(-1, height * width)
-        # numpy's argmax takes the first maximum: ties (e.g. a flat background) are
-        # resolved the same way every time.
-        where[start:start + len(flat)] = flat.argmax(axis=1)
-    positions = np.stack(np.divmod(where, width), axis=1)
-    corners = np.asarray(field.offset) + positions * np.asarray(field.stride)
-    boxes = np.concatenate([corners, corners + np.asarray(field.size)], axis=1)
-    return TopK(target.name, channel, indices.astype(np.int64),
-                best[indices].astype(np.float32), positions,
-                boxes.astype(np.int64))
 
 
 def crop_patches(images: np.ndarray, boxes: np.ndarray) -> np.ndarray:

@@ -52,7 +52,7 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
 
     The loss is the cross-entropy of the softmax output (the source's
     ``categorical_crossentropy``, with integer labels); the metric is accuracy.
-    Seed first (:func:`cnnlab.repro.set_seed`) for a repeatable run.
+    Seed first (:func:`cnnlab.runtime.set_seed`) for a repeatable run.
 
     Parameters
     ----------
@@ -322,7 +322,7 @@ def linear_probe(model, train_images: np.ndarray, train_labels: np.ndarray,
     import keras
 
     from cnnlab.features import feature_maps
-    from cnnlab.repro import set_seed
+    from cnnlab.runtime import set_seed
 
     train_images = check_images(train_images, "train_images", unit_range=True)
     test_images = check_images(test_images, "test_images", unit_range=True)

@@ -122,25 +122,25 @@ def _weight_snapshots(x_test, y_test):
 
 
 def _biased_set(x_train, y_train):
-    from cnnlab.shortcuts import biased_training_set
+    from cnnlab.biased_mnist import biased_training_set
 
     return biased_training_set(x_train, y_train)
 
 
 def _plain_set(x_train, y_train):
-    from cnnlab.shortcuts import plain_training_set
+    from cnnlab.biased_mnist import plain_training_set
 
     return plain_training_set(x_train, y_train)
 
 
 def _background_figures(model, x_test, y_test):
-    from cnnlab.shortcuts import background_figures
+    from cnnlab.biased_mnist import background_figures
 
     return background_figures(model, x_test, y_test)
 
 
 def _watch_learning(x_test, y_test):
-    from cnnlab.learning import GradCamWatch
+    from cnnlab.learning_process import GradCamWatch
 
     return GradCamWatch(x_test, y_test)
 
@@ -365,7 +365,7 @@ def reproduce(name: str, directory: str | Path | None = None, verbose: int = 2) 
     import tensorflow as tf
 
     from cnnlab.data import load_mnist
-    from cnnlab.repro import set_seed
+    from cnnlab.runtime import set_seed
     from cnnlab.training import train
 
     recipe = _recipe(name)

@@ -8,7 +8,8 @@ import cnnlab.data
 import cnnlab.receptive as receptive
 from cnnlab import models, zoo
 from cnnlab.features import feature_maps
-from cnnlab.receptive import crop_patches, receptive_field, top_activations, unit_patch
+from cnnlab.features import top_activations
+from cnnlab.receptive import crop_patches, receptive_field, unit_patch
 
 
 def _odd_chain():

@@ -2,7 +2,7 @@
 
 Modules (import what you need; importing the package does nothing else):
 
-- ``cnnlab.explain.deconvnet``  project a conv activation to pixel space: deconvnet
+- ``cnnlab.explain.projections``  project a conv activation to pixel space: deconvnet
   (Zeiler & Fergus 2014), gradient (Simonyan et al. 2014), guided backpropagation
   (Springenberg et al. 2015), one backward pass with a pluggable ReLU rule
 - ``cnnlab.explain.occlusion``  occlusion sensitivity (Zeiler & Fergus 2014, section 4.2)

@@ -28,7 +28,7 @@ from cnnlab.checks import check_class_index, check_images, check_int
 def _parts(model, layer):
     import keras
 
-    from cnnlab.explain._backward import resolve_conv
+    from cnnlab.explain.backward import resolve_conv
 
     picked = resolve_conv(model, layer)
     last = model.layers[-1]

@@ -9,9 +9,9 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from cnnlab import reference
+from cnnlab.explorers.base import Control, Explorer
+from cnnlab.explorers.digits import check_digits, digit_control
 from cnnlab.plotting import show_image
-from cnnlab.viewers._common import check_digits, digit_control
-from cnnlab.widgets import Control, Explorer
 
 CUSTOM = "custom (type below)"
 

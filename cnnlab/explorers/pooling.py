@@ -8,9 +8,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from cnnlab import reference
+from cnnlab.explorers.base import Control, Explorer
+from cnnlab.explorers.digits import check_digits, digit_control
 from cnnlab.plotting import show_image
-from cnnlab.viewers._common import check_digits, digit_control
-from cnnlab.widgets import Control, Explorer
 
 
 def pooling_explorer(images: np.ndarray, labels: np.ndarray,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from cnnlab.digitize import to_mnist
+from cnnlab.own_digit import to_mnist
 
 ROWS = np.arange(28)
 
@@ -175,7 +175,7 @@ def test_noisy_photo_keeps_a_black_background():
 
 
 def test_import_does_nothing_heavy():
-    code = "import sys, cnnlab.digitize; sys.exit('tensorflow' in sys.modules)"
+    code = "import sys, cnnlab.own_digit; sys.exit('tensorflow' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cnnlab.explorers.base import Control, Explorer
+from cnnlab.explorers.digits import check_digits, digit_control
 from cnnlab.plotting import show_image
-from cnnlab.viewers._common import check_digits, digit_control
-from cnnlab.widgets import Control, Explorer
 
 
 def probability_explorer(model, images: np.ndarray, labels: np.ndarray,

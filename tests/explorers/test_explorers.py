@@ -1,4 +1,4 @@
-"""Tests for cnnlab.viewers: typed kernels and what chapter 1's explorer draws."""
+"""Tests for cnnlab.explorers: typed kernels and what chapter 1's explorer draws."""
 
 import ipywidgets
 import matplotlib.pyplot as plt
@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from cnnlab import reference, viewers
-from cnnlab.viewers import CUSTOM, convolution_explorer, parse_kernel
+from cnnlab.explorers import CUSTOM, convolution_explorer, parse_kernel
 
 KERNEL_NAMES = ["edge", "sobel x", "sobel y", "blur", "gaussian blur", "sharpen", "identity"]
 
@@ -354,7 +354,7 @@ def test_occlusion_explorer_draws_the_occlusion_maps(digits, tiny_model):
 
 
 def _png(fig):
-    from cnnlab.widgets import figure_to_png
+    from cnnlab.explorers.base import figure_to_png
 
     return figure_to_png(fig)
 
@@ -449,8 +449,8 @@ def test_cam_explorer_refuses_a_model_without_global_pooling_at_once(digits, fla
 
 
 def test_cam_explorer_shows_an_uploaded_digit(digits, tiny_model):
-    from cnnlab.digitize import to_mnist
     from cnnlab.explain.cam import class_activation_maps
+    from cnnlab.own_digit import to_mnist
 
     explorer = viewers.cam_explorer(tiny_model, *digits, static_digits=(0,))
     content = _digit_png()

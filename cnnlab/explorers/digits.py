@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cnnlab.widgets import Control
+from cnnlab.explorers.base import Control
 
 
 def check_digits(images, labels, static_digits):

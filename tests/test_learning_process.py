@@ -1,4 +1,4 @@
-"""Tests for cnnlab.learning: the watched digits, empty maps, and the stored learning record.
+"""Tests for cnnlab.learning_process: watched digits, empty maps, the stored record.
 
 The zoo's ``reproduce`` of this run is run on a tiny synthetic problem (MNIST and the
 paper's network swapped for small stand-ins), so that what it stores can be checked against

@@ -1,4 +1,4 @@
-"""Tests for cnnlab.widgets: controls, static frames and HTML, the live widget, the site script."""
+"""Tests for cnnlab.explorers.base: controls, static frames and HTML, the live widget, the site script."""
 
 import base64
 import html
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from cnnlab import widgets
-from cnnlab.widgets import MAX_FRAMES, Control, Explorer, figure_to_png
+from cnnlab.explorers.base import MAX_FRAMES, Control, Explorer, figure_to_png
 
 NUMBERS = [1, 2, 3]
 WORDS = ["a", "b"]

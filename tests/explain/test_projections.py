@@ -1,10 +1,10 @@
-"""Tests for cnnlab.explain.deconvnet: each projection against TensorFlow autodiff.
+"""Tests for cnnlab.explain.projections: each projection against TensorFlow autodiff.
 
 The reference is independent of the module's explicit backward loop: a forward
 pass rebuilt from the same weights (linear conv + ReLU + max-pool) in which the
 ReLU's gradient is replaced with ``tf.custom_gradient``, differentiated by
 ``tape.gradient``. Deconvnet = autodiff with ``relu(upstream)`` at each ReLU,
-guided = ``relu(upstream) * (x > 0)``, saliency = plain autodiff.
+guided = ``relu(upstream) * (x > 0)``, backprop = plain autodiff.
 """
 
 import keras
@@ -14,18 +14,18 @@ import tensorflow as tf
 
 from cnnlab import zoo
 from cnnlab.data import load_mnist
-from cnnlab.explain import _backward
-from cnnlab.explain.deconvnet import (
+from cnnlab.explain import backward
+from cnnlab.explain.projections import (
     RULES,
+    backprop,
     deconvnet,
     guided_backprop,
     project,
-    saliency,
     strongest_units,
 )
 from cnnlab.features import feature_maps
 
-METHODS = {"deconvnet": deconvnet, "gradient": saliency, "guided": guided_backprop}
+METHODS = {"deconvnet": deconvnet, "gradient": backprop, "guided": guided_backprop}
 
 
 def _custom_relu(rule):
@@ -171,7 +171,7 @@ def test_trained_model_projection_equals_autodiff_with_the_rule(trained, digits,
 
 
 @pytest.mark.parametrize("unit", ["max", None])
-def test_saliency_equals_the_gradient_through_the_keras_layers(trained, digits, unit):
+def test_backprop_equals_the_gradient_through_the_keras_layers(trained, digits, unit):
     # Independent of any rebuilt forward pass: Keras's own layers, plain autodiff.
     probe = keras.Model(trained.inputs, trained.get_layer("conv2").output)
     x = tf.constant(digits)
@@ -186,7 +186,7 @@ def test_saliency_equals_the_gradient_through_the_keras_layers(trained, digits, 
                 mask[i, ..., 9] = 1
         quantity = 0.5 * tf.reduce_sum(mask * a * a)
     expected = tape.gradient(quantity, x).numpy()
-    np.testing.assert_allclose(saliency(trained, digits, "conv2", 9, unit), expected,
+    np.testing.assert_allclose(backprop(trained, digits, "conv2", 9, unit), expected,
                                rtol=0, atol=1e-5)
 
 
@@ -251,7 +251,7 @@ def _state(model):
 
 @pytest.mark.parametrize("call", [
     lambda m, x: deconvnet(m, x, "conv2", 1),
-    lambda m, x: saliency(m, x, "conv2", 1, unit=None),
+    lambda m, x: backprop(m, x, "conv2", 1, unit=None),
     lambda m, x: guided_backprop(m, x, "conv1", 1, unit=(3, 4)),
     lambda m, x: strongest_units(m, x, "conv2", 1),
 ])
@@ -299,7 +299,7 @@ def test_the_model_is_unchanged(trained, digits, call):
         ({"batch_size": 0}, ValueError, r"batch_size must be at least 1, got 0"),
     ],
 )
-@pytest.mark.parametrize("method", [deconvnet, saliency, guided_backprop])
+@pytest.mark.parametrize("method", [deconvnet, backprop, guided_backprop])
 def test_bad_arguments_are_named_in_the_error(trained, digits, method, kwargs, error, match):
     arguments = {"images": digits[:2], "layer": "conv1", "channel": 0, **kwargs}
     with pytest.raises(error, match=match):
@@ -348,7 +348,7 @@ def test_unsupported_layers_below_the_chosen_layer(middle, match):
 
 def test_the_explicit_forward_pass_is_the_models(separate):
     images = _images((3, 13, 13, 2))
-    conv = _backward.resolve_conv(separate, "conv_b")
-    top, _ = _backward.forward(_backward.build_stages(separate, conv, "test"), images)
+    conv = backward.resolve_conv(separate, "conv_b")
+    top, _ = backward.forward(backward.build_stages(separate, conv, "test"), images)
     np.testing.assert_allclose(top, feature_maps(separate, ["relu_b"], images)["relu_b"],
                                atol=1e-5)

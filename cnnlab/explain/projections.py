@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnlab.checks import check_images, check_int
-from cnnlab.explain import _backward
+from cnnlab.explain import backward
 
 
 def _relu_gradient(signal, forward_input):
@@ -64,7 +64,7 @@ def _relu_guided(signal, forward_input):
 RULES = {"gradient": _relu_gradient, "deconvnet": _relu_deconvnet, "guided": _relu_guided}
 """How each method passes the signal down through a ReLU: name -> rule(signal, forward input)."""
 
-_METHODS = {"gradient": "saliency", "deconvnet": "deconvnet", "guided": "guided_backprop"}
+_METHODS = {"gradient": "backprop", "deconvnet": "deconvnet", "guided": "guided_backprop"}
 
 
 def _check_unit(unit, height: int, width: int, layer_name: str):
@@ -87,7 +87,7 @@ def _check_unit(unit, height: int, width: int, layer_name: str):
 
 def _prepare(model, images, layer, channel, unit, batch_size, method):
     """Check every argument; return the stages and the checked values."""
-    conv = _backward.resolve_conv(model, layer)
+    conv = backward.resolve_conv(model, layer)
     channel = check_int("channel", channel, 0)
     if channel >= conv.filters:
         raise ValueError(
@@ -104,7 +104,7 @@ def _prepare(model, images, layer, channel, unit, batch_size, method):
             f"{model.name!r}, got {images.shape}."
         )
     batch_size = check_int("batch_size", batch_size, 1)
-    stages = _backward.build_stages(model, conv, method)
+    stages = backward.build_stages(model, conv, method)
     return stages, images, channel, unit, batch_size
 
 
@@ -139,7 +139,7 @@ def project(model, images: np.ndarray, layer, channel: int, unit="max",
             rule: str = "deconvnet", batch_size: int = 128) -> np.ndarray:
     """Project selected activations of a conv layer down to pixel space with a ReLU rule.
 
-    The common backward pass of :func:`deconvnet`, :func:`saliency` and
+    The common backward pass of :func:`deconvnet`, :func:`backprop` and
     :func:`guided_backprop` (see the module docstring for the three rules).
 
     Parameters
@@ -183,11 +183,11 @@ def project(model, images: np.ndarray, layer, channel: int, unit="max",
     stages, images, channel, unit, batch_size = _prepare(
         model, images, layer, channel, unit, batch_size, _METHODS[rule])
     outputs = []
-    for part in _backward.in_batches(len(images), batch_size):
-        activation, records = _backward.forward(stages, images[part])
+    for part in backward.in_batches(len(images), batch_size):
+        activation, records = backward.forward(stages, images[part])
         top = activation * _select(activation, channel, unit)
-        outputs.append(_backward.backward(stages, records, top, RULES[rule]))
-    return _backward.as_numpy(outputs)
+        outputs.append(backward.backward(stages, records, top, RULES[rule]))
+    return backward.as_numpy(outputs)
 
 
 def deconvnet(model, images: np.ndarray, layer, channel: int, unit="max",
@@ -223,7 +223,7 @@ def deconvnet(model, images: np.ndarray, layer, channel: int, unit="max",
     return project(model, images, layer, channel, unit, "deconvnet", batch_size)
 
 
-def saliency(model, images: np.ndarray, layer, channel: int, unit="max",
+def backprop(model, images: np.ndarray, layer, channel: int, unit="max",
              batch_size: int = 128) -> np.ndarray:
     """The gradient of the selected activations with respect to the pixels.
 
@@ -312,8 +312,8 @@ def strongest_units(model, images: np.ndarray, layer, channel: int,
     stages, images, channel, _, batch_size = _prepare(
         model, images, layer, channel, "max", batch_size, "strongest_units")
     rows = []
-    for part in _backward.in_batches(len(images), batch_size):
-        activation, _ = _backward.forward(stages, images[part])
+    for part in backward.in_batches(len(images), batch_size):
+        activation, _ = backward.forward(stages, images[part])
         index, width = _strongest(activation, channel), tf.shape(activation)[2]
         rows.append(tf.stack([index // width, index % width], axis=1))
     return np.concatenate([np.asarray(r) for r in rows]).astype(np.int64)

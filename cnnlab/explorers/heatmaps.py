@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cnnlab.explorers.base import Control, Explorer
+from cnnlab.explorers.digits import check_digits, digit_control
 from cnnlab.plotting import show_heatmap, show_image
-from cnnlab.viewers._common import check_digits, digit_control
-from cnnlab.widgets import Control, Explorer
 
 CLASSES = list(range(10))
 
@@ -36,7 +36,7 @@ def _margin(model, layer: str) -> int:
 
 def _uploaded_digit(upload) -> tuple[np.ndarray, str] | None:
     """The reader's own picture from an ipywidgets FileUpload value, as MNIST; None if none."""
-    from cnnlab.digitize import to_mnist
+    from cnnlab.own_digit import to_mnist
 
     if not upload:
         return None
@@ -49,7 +49,7 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
     """A digit and a class: the class activation map over the digit.
 
     Live, an upload button takes a picture of your own digit (any size; it is
-    prepared as MNIST digits were, see :func:`cnnlab.digitize.to_mnist`), and
+    prepared as MNIST digits were, see :func:`cnnlab.own_digit.to_mnist`), and
     a file that is not a picture of a digit gets a message.
 
     Parameters
@@ -173,7 +173,7 @@ def learning_explorer(record: dict, images: np.ndarray,
         record are dropped.
     faint : float, default 1e-6
         A map whose raw peak is at most this is marked FAINT (EMPTY at 0);
-        see :func:`cnnlab.learning.empty_maps`.
+        see :func:`cnnlab.learning_process.empty_maps`.
 
     Returns
     -------
@@ -187,7 +187,7 @@ def learning_explorer(record: dict, images: np.ndarray,
     ValueError
         If ``images`` are not the record's watched digits.
     """
-    from cnnlab.learning import empty_maps
+    from cnnlab.learning_process import empty_maps
 
     maps, peaks, scores = record["maps"], record["map_max"], record["sigmoid"]
     epochs = maps.shape[1]

@@ -172,7 +172,7 @@ def test_grad_cam_maps_of_a_randomized_model_lose_their_order(restore_global_sta
     # The paper's point on a tiny case: once every layer is re-initialised, Grad-CAM
     # maps are far from the trained model's (training seeds 0-4 gave medians 0.03-0.59).
     from cnnlab.explain.gradcam import grad_cam
-    from cnnlab.repro import set_seed
+    from cnnlab.runtime import set_seed
 
     set_seed(0)
     rng = np.random.default_rng(0)

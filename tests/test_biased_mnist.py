@@ -1,10 +1,10 @@
-"""Tests for cnnlab.shortcuts: class background levels and the biased digits, by hand."""
+"""Tests for cnnlab.biased_mnist: class background levels and the biased digits, by hand."""
 
 import numpy as np
 import pytest
 
 from cnnlab import shortcuts
-from cnnlab.shortcuts import add_background, class_backgrounds
+from cnnlab.biased_mnist import add_background, class_backgrounds
 
 # -- class_backgrounds ---------------------------------------------------------------------
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cnnlab.explorers.base import Control, Explorer
+from cnnlab.explorers.digits import check_digits, digit_control
 from cnnlab.plotting import show_image
-from cnnlab.viewers._common import check_digits, digit_control
-from cnnlab.widgets import Control, Explorer
 
 
 def occlusion_explorer(model, images: np.ndarray, labels: np.ndarray, layer: str = "conv2",
@@ -21,7 +21,7 @@ def occlusion_explorer(model, images: np.ndarray, labels: np.ndarray, layer: str
     model : keras.Model
         A trained classifier with a convolution layer named ``layer``.
     images, labels
-        As :func:`cnnlab.viewers.pooling_explorer`.
+        As :func:`cnnlab.explorers.pooling_explorer`.
     layer : str, default 'conv2'
         Whose strongest feature map is also recorded.
     static_digits : sequence of int
