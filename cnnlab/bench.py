@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cnnlab.checks import check_int
+
 
 @dataclass(frozen=True)
 class Measurement:
@@ -203,6 +205,9 @@ def explainer_throughput(n: int = 1000, repeat: int = 3) -> list[tuple[str, floa
             continue
         gradcam = _best_of(lambda m=model: grad_cam(m, images, "conv2", labels), repeat)
         rows.append(("Grad-CAM (conv2)", n / gradcam, "forward", gradcam / forward))
+        plus = _best_of(lambda m=model: grad_cam(m, images, "conv2", labels,
+                                                 weighting="grad_cam++"), repeat)
+        rows.append(("Grad-CAM++ (conv2)", n / plus, "forward", plus / forward))
         deconv = _best_of(lambda m=model: deconvnet(m, images, "conv2", 17), repeat)
         rows.append(("deconvnet (conv2, channel 17)", n / deconv, "forward + backward",
                      deconv / both))
@@ -212,6 +217,59 @@ def explainer_throughput(n: int = 1000, repeat: int = 3) -> list[tuple[str, floa
         rows.append((f"occlusion (7x7, stride 2: {copies // few} copies per digit)",
                      few / occ, "forward, per copy", occ / (forward * copies / n)))
     return rows
+
+
+# Run in a fresh process: Grad-CAM's peak resident memory over a warmed-up start.
+_GRAD_CAM_MEMORY = """
+from cnnlab.runtime import quiet_tensorflow
+quiet_tensorflow()
+from cnnlab import zoo
+from cnnlab.data import load_mnist
+from cnnlab.explain.gradcam import grad_cam
+(_, _), (x_test, y_test) = load_mnist()
+images, labels = x_test[:{n}], y_test[:{n}]
+model = zoo.load("keras_example_cnn")
+grad_cam(model, images[:256], "conv2", labels[:256])     # compiled, buffers allocated
+
+
+def peak():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+
+before = peak()
+heatmaps = grad_cam(model, images, "conv2", labels)
+print(peak() - before, heatmaps.nbytes // 1024)
+"""
+
+
+def grad_cam_peak_memory(n: int = 10_000) -> tuple[int, int]:
+    """Grad-CAM's peak extra resident memory on ``n`` test digits, measured in a new process.
+
+    The process loads MNIST and the Keras example CNN, runs Grad-CAM once on
+    256 digits (so that TensorFlow's compiled function and its buffers exist),
+    then on the first ``n`` test digits (conv2, batches of 128), and reports
+    how far the peak resident set (VmHWM, Linux) rose during that call.
+
+    Returns
+    -------
+    (peak extra bytes, bytes of the heatmaps returned)
+
+    Raises
+    ------
+    RuntimeError
+        If the process fails (its standard error is in the message).
+    """
+    import subprocess
+    import sys
+
+    n = check_int("n", n, 1)
+    done = subprocess.run([sys.executable, "-c", _GRAD_CAM_MEMORY.format(n=n)],
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"the Grad-CAM memory run failed:\n{done.stderr[-2000:]}")
+    extra, result = (int(value) * 1024 for value in done.stdout.split()[-2:])
+    return extra, result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     for name, rate, baseline, ratio in explainer_throughput():
         print(f"{name:52s} {rate:9,.0f}  {ratio:5.2f} x {baseline}", flush=True)
+    extra, result = grad_cam_peak_memory()
+    print(f"\nGrad-CAM on 10,000 test digits: peak memory +{extra / 2**30:.2f} GB "
+          f"(limit 0.5 GB) for {result / 2**20:.0f} MB of heatmaps", flush=True)
     return 1 if over else 0
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlab.checks import check_images, check_int, check_labels
+from cnnlab.checks import check_images, check_int, check_labels, check_number
 
 
 def class_backgrounds(low: float = 0.1, high: float = 0.5) -> np.ndarray:
@@ -30,15 +30,15 @@ def class_backgrounds(low: float = 0.1, high: float = 0.5) -> np.ndarray:
 
     Raises
     ------
+    TypeError
+        For a level that is not a number (a bool, a string, None).
     ValueError
-        For levels out of order or outside [0, 1).
+        For levels out of order, not finite or outside [0, 1).
     """
-    for name, value in (("low", low), ("high", high)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
-                                                             np.floating)):
-            raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}.")
-    if not (np.isfinite(low) and np.isfinite(high) and 0 <= low < high < 1):
-        raise ValueError(f"need 0 <= low < high < 1, got low={low!r}, high={high!r}.")
+    low, high = check_number("low", low), check_number("high", high)
+    # Below 1: a white background would hide the white strokes.
+    if not 0 <= low < high < 1:
+        raise ValueError(f"need 0 <= low < high < 1, got low={low:g}, high={high:g}.")
     return np.linspace(low, high, 10, dtype=np.float32)
 
 

@@ -270,7 +270,10 @@ def check_class_index(class_index: Any, n: int, num_classes: int) -> np.ndarray:
         For non-integers, a wrong length or values out of range.
     """
     if np.ndim(class_index) == 0:
-        class_index = np.full(n, check_int("class_index", class_index, 0))
+        index = check_int("class_index", class_index, 0)
+        if index >= num_classes:
+            raise ValueError(f"class_index must be in 0..{num_classes - 1}, got {index}.")
+        class_index = np.full(n, index)
     elif not isinstance(class_index, (np.ndarray, list, tuple)):
         raise TypeError(f"class_index must be an int or a numpy array of ints, got "
                         f"{type(class_index).__name__}.")

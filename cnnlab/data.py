@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import os
 import pickle
+import struct
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,9 @@ DIGESTS: dict[str, tuple[tuple[int, ...], str]] = {
 # What a broken file, a failed download or a failed pip run raise; anything else is a bug.
 _READ_ERRORS = (OSError, EOFError, KeyError, TypeError, ValueError, zipfile.BadZipFile, zlib.error)
 _FETCH_ERRORS = (*_READ_ERRORS, HTTPException, pickle.UnpicklingError, subprocess.SubprocessError)
+# A damaged zip can also raise these (an unknown compression method, an 'encrypted' flag, a
+# malformed field, a size too large to allocate): in the cache each means "damaged, rebuild".
+_CACHE_ERRORS = (*_READ_ERRORS, MemoryError, NotImplementedError, RuntimeError, struct.error)
 Arrays = dict[str, np.ndarray]
 
 
@@ -82,10 +86,13 @@ def _cache_file(cache_dir: str | os.PathLike[str] | None) -> Path:
     if cache_dir is None:
         cache_dir = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "cnnlab"
     elif not isinstance(cache_dir, str | os.PathLike):
-        raise TypeError(
-            f"cache_dir must be a str, an os.PathLike or None, got {type(cache_dir).__name__}"
-        )
-    return (Path(cache_dir).expanduser() / CACHE_NAME).resolve()
+        raise TypeError(f"cache_dir must be a str, an os.PathLike or None, got "
+                        f"{type(cache_dir).__name__} {cache_dir!r}.")
+    elif os.fspath(cache_dir) == "":
+        raise ValueError("cache_dir must be a non-empty path or None, got ''.")
+    # Resolve the directory only: resolving mnist.npz itself would follow a link there to a
+    # reader's own file, which a rebuild would then delete and overwrite.
+    return Path(cache_dir).expanduser().resolve() / CACHE_NAME
 
 
 def _verify(arrays: Arrays) -> None:
@@ -98,8 +105,24 @@ def _verify(arrays: Arrays) -> None:
 
 
 def _read_npz(path: Path) -> Arrays:
-    with np.load(path, allow_pickle=False) as npz:
-        return {key: npz[key] for key in KEYS}
+    # numpy allocates whatever an array's header claims before reading it, and a damaged
+    # header may claim terabytes: check each header against the expected shape first.
+    readers = {(1, 0): np.lib.format.read_array_header_1_0,
+               (2, 0): np.lib.format.read_array_header_2_0}
+    arrays = {}
+    with zipfile.ZipFile(path) as archive:
+        for key in KEYS:
+            with archive.open(f"{key}.npy") as member:
+                version = np.lib.format.read_magic(member)
+                if version not in readers:
+                    raise ValueError(f"{key} has .npy version {version}, expected 1.0 or 2.0")
+                shape, _, dtype = readers[version](member)
+                expected = DIGESTS[key][0]
+                if dtype != np.uint8 or shape != expected:
+                    raise ValueError(f"{key} is {dtype} {shape}, expected uint8 {expected}")
+            with archive.open(f"{key}.npy") as member:
+                arrays[key] = np.lib.format.read_array(member, allow_pickle=False)
+    return arrays
 
 
 def _write_cache(path: Path, arrays: Arrays) -> None:
@@ -167,14 +190,30 @@ def _from_mirror(splits: object) -> Arrays:
 
 
 def _from_cache(path: Path, failures: list[str]) -> Arrays | None:
-    if not path.exists():
+    link = path.is_symlink()
+    if path.is_dir() and not link:
+        raise MnistUnavailableError(
+            f"MNIST cache {path} is a directory, not a file; cnnlab leaves it alone. Move it "
+            f"away, or set {CACHE_ENV} to another directory."
+        )
+    if not link and not path.exists():
         failures.append(f"local cache {path}: no such file")
         return None
     try:
         arrays = _read_npz(path)
         _verify(arrays)
         return arrays
-    except _READ_ERRORS as exc:
+    except _CACHE_ERRORS as exc:
+        if link:
+            # Refused, not rebuilt: deleting or writing through the link would destroy the
+            # file it points to, and replacing the link would silently undo a reader's own
+            # setup (a copy kept elsewhere, a share not mounted yet). Refusing changes nothing.
+            raise MnistUnavailableError(
+                f"MNIST cache {path} is a symbolic link to {os.readlink(path)}, which is not "
+                f"a readable, verified copy of MNIST ({exc}); cnnlab never deletes or writes "
+                f"through a link. Remove the link to let cnnlab download MNIST there, or point "
+                f"it at a verified mnist.npz."
+            ) from None
         warnings.warn(
             f"MNIST cache {path} is unreadable or corrupted ({exc}); it is deleted and rebuilt",
             stacklevel=4,
@@ -246,8 +285,11 @@ def load_mnist_raw(
     ------
     TypeError
         If ``cache_dir`` is not a str, an os.PathLike or None.
+    ValueError
+        If ``cache_dir`` is the empty string.
     MnistUnavailableError
-        If neither the cache nor any download gives data matching the known digests.
+        If neither the cache nor any download gives data matching the known digests, or
+        if ``mnist.npz`` is a directory or a link to anything but verified MNIST.
     """
     return _load_verified(_cache_file(cache_dir))
 
@@ -273,7 +315,7 @@ def load_mnist(
 
     Raises
     ------
-    TypeError, MnistUnavailableError
+    TypeError, ValueError, MnistUnavailableError
         As in :func:`load_mnist_raw`.
     """
     x_train, y_train, x_test, y_test = load_mnist_raw(cache_dir)

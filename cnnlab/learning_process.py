@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnlab.checks import check_labels, check_number
+
 NAME = "sakai2019_learning"
 LAYER = "conv2"  # the last convolution, as Grad-CAM uses it
 # The usual way differentiates the score y^c after the output units' sigmoid;
@@ -42,8 +44,6 @@ def watched_digits(labels: np.ndarray) -> np.ndarray:
     ValueError
         If a class is missing, or for bad labels.
     """
-    from cnnlab.checks import check_labels
-
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"labels must have shape (N,), got {labels.shape}.")
@@ -125,6 +125,8 @@ def empty_maps(map_max: np.ndarray, threshold: float = 0.0) -> np.ndarray:
 
     Raises
     ------
+    TypeError
+        For a non-numeric ``map_max`` or a threshold that is not a number.
     ValueError
         For a negative or non-finite threshold, or NaN in ``map_max``.
     """
@@ -133,8 +135,5 @@ def empty_maps(map_max: np.ndarray, threshold: float = 0.0) -> np.ndarray:
         raise TypeError(f"map_max must be numeric, got dtype {map_max.dtype}.")
     if np.isnan(map_max).any():
         raise ValueError("map_max must not contain NaN.")
-    if not isinstance(threshold, (int, float, np.integer, np.floating)):
-        raise TypeError(f"threshold must be a number, got {type(threshold).__name__}.")
-    if isinstance(threshold, bool) or not np.isfinite(threshold) or threshold < 0:
-        raise ValueError(f"threshold must be a finite number >= 0, got {threshold!r}.")
+    threshold = check_number("threshold", threshold, 0)
     return map_max <= threshold

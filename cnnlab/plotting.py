@@ -1,4 +1,4 @@
-"""Figures for the book: images, grids of images, kernels.
+"""Figures for the book: images, grids of images, kernels, curves, heatmap overlays.
 
 Every function draws into the Axes it is given (``ax=None`` makes a new
 figure) and returns the Axes, so figures compose and tests can look inside.
@@ -12,6 +12,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
+
+from cnnlab.checks import check_int, check_number
+from cnnlab.learning_process import empty_maps
 
 
 def _as_2d(image: np.ndarray, name: str = "image") -> np.ndarray:
@@ -104,6 +107,8 @@ def show_images(images: np.ndarray | Sequence[np.ndarray], ncols: int = 8,
 
     Raises
     ------
+    TypeError
+        For an ``ncols`` that is not an int.
     ValueError
         For an empty stack, ``ncols`` below 1, a wrong number of titles or an
         unknown ``normalize``.
@@ -111,8 +116,7 @@ def show_images(images: np.ndarray | Sequence[np.ndarray], ncols: int = 8,
     images = [_as_2d(im, "each image") for im in images]
     if not images:
         raise ValueError("images is empty: nothing to draw.")
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols must be a positive int, got {ncols!r}.")
+    ncols = check_int("ncols", ncols, 1)
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"titles has {len(titles)} entries for {len(images)} images.")
     if normalize not in ("each", "all"):
@@ -289,8 +293,8 @@ def heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, threshold: float = 0
     Raises
     ------
     ValueError, TypeError
-        For a non-2-D image or map, values that are not finite, or a threshold
-        outside [0, 1).
+        For a non-2-D image or map, values that are not finite, a threshold
+        outside [0, 1), or a margin that is not an int that leaves pixels inside.
     """
     from PIL import Image
 
@@ -298,14 +302,12 @@ def heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, threshold: float = 0
     heatmap = _as_2d(heatmap, "heatmap").astype(np.float32)
     if not (np.isfinite(image).all() and np.isfinite(heatmap).all()):
         raise ValueError("image and heatmap must be finite, got NaN or infinite values.")
-    if not isinstance(threshold, (int, float, np.integer, np.floating)):
-        raise TypeError(f"threshold must be a number, got {type(threshold).__name__}.")
-    if isinstance(threshold, bool) or not 0 <= threshold < 1:
-        raise ValueError(f"threshold must be in [0, 1), got {threshold!r}.")
+    threshold = check_number("threshold", threshold)
+    if not 0 <= threshold < 1:
+        raise ValueError(f"threshold must be in [0, 1), got {threshold:g}.")
     height, width = image.shape
-    if isinstance(margin, bool) or not isinstance(margin, (int, np.integer)):
-        raise TypeError(f"margin must be an int, got {type(margin).__name__}.")
-    if not 0 <= 2 * margin < min(height, width):
+    margin = check_int("margin", margin, 0)
+    if 2 * margin >= min(height, width):
         raise ValueError(f"margin must be in [0, {(min(height, width) - 1) // 2}] for a "
                          f"{height}x{width} image, got {margin}.")
     inner = np.asarray(Image.fromarray(heatmap, mode="F").resize(
@@ -352,3 +354,143 @@ def show_heatmap(image: np.ndarray, heatmap: np.ndarray, ax: Axes | None = None,
     ax.set_xticks([])
     ax.set_yticks([])
     return ax
+
+
+def heatmap_margin(model, layer) -> int:
+    """The ``margin`` that puts each unit of ``layer``'s map over the pixels it sees.
+
+    A stride-1 'valid' convolution's map is smaller than the image: its unit
+    (0, 0) sees the receptive field whose top-left corner is ``offset`` and
+    whose side is ``size`` (:func:`cnnlab.receptive.receptive_field`), and is
+    centred ``offset + (size - 1) // 2`` pixels in from the image's edge: 1
+    for conv1 and 2 for conv2 of the Keras example CNN. A 'same' map covers
+    the whole image (0), and a strided (pooled) map is stretched over it (0).
+
+    Parameters
+    ----------
+    model : keras.Model
+    layer : str or keras layer
+        A Conv2D or pooling layer of ``model``.
+
+    Returns
+    -------
+    int
+        For :func:`heatmap_overlay` and :func:`show_heatmap`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`cnnlab.receptive.receptive_field` (an unknown layer, one
+        without feature maps), and for a field whose rows and columns would
+        need different margins.
+    """
+    from cnnlab.receptive import receptive_field
+
+    field = receptive_field(model, layer)
+    if field.stride != (1, 1):
+        return 0
+    rows, cols = (max(0, offset + (size - 1) // 2)
+                  for offset, size in zip(field.offset, field.size, strict=True))
+    if rows != cols:
+        raise ValueError(f"layer's map needs a margin of {rows} rows and {cols} columns; "
+                         f"heatmap_overlay takes one margin for both.")
+    return rows
+
+
+def show_learning_maps(record: dict, images: np.ndarray, score: str, epochs: Sequence[int],
+                       faint: float = 1e-6, axes: np.ndarray | None = None,
+                       title: str | None = None) -> np.ndarray:
+    """The watched digits' Grad-CAM maps during training: a row per epoch, a column per class.
+
+    Sakai & Takenaka (2019, Figs. 6 and 7) draw the map of one test digit of
+    each class after each epoch, from the score after the output's sigmoid
+    (the usual way) and from the value before it (their eq. 4, our eq. 7.4).
+    Each map is laid over its digit (:func:`show_heatmap`), its units over the
+    pixels they see, and a map whose raw peak is at most ``faint`` is marked
+    'faint' ('empty' when it is exactly 0): eq. (7.3) would stretch such a
+    map's rounding noise to full colour.
+
+    Parameters
+    ----------
+    record : dict
+        ``zoo.record("sakai2019_learning")``: its 'maps' (scores, E, K, h, w)
+        in [0, 1], 'map_max' (scores, E, K) and 'scores' are read.
+    images : ndarray, shape (K, H, W) or (K, H, W, 1)
+        The watched digits, one per class (``x_test[record['digits']]``).
+    score : str
+        One of ``record['scores']``: 'sigmoid' (the usual way) or 'logit' (eq. 7.4).
+    epochs : sequence of int
+        The epochs drawn, one row each, in 1..E.
+    faint : float, default 1e-6
+        See :func:`cnnlab.learning_process.empty_maps`.
+    axes : ndarray of Axes, len(epochs) x K of them, optional
+        Where to draw, row by row; a new figure (laid out tightly) if omitted.
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    ndarray of matplotlib.axes.Axes, shape (len(epochs), K)
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a record without those arrays, an unknown score, images that are
+        not one per class or are smaller than the maps, epochs outside 1..E,
+        a negative faint, or axes of another shape.
+    """
+    if not isinstance(record, dict):
+        raise TypeError(f"record must be a dict (zoo.record('sakai2019_learning')), got "
+                        f"{type(record).__name__}.")
+    missing = [key for key in ("maps", "map_max", "scores") if key not in record]
+    if missing:
+        raise ValueError(f"record lacks {missing}: pass zoo.record('sakai2019_learning').")
+    heatmaps, peaks = np.asarray(record["maps"]), np.asarray(record["map_max"])
+    scores = list(record["scores"])
+    if score not in scores:
+        raise ValueError(f"score must be one of {scores}, got {score!r}.")
+    _, last_epoch, num_classes, height, width = heatmaps.shape
+    images = [_as_2d(image, "each image") for image in images]
+    if len(images) != num_classes:
+        raise ValueError(f"images must hold the {num_classes} watched digits, one per class, "
+                         f"got {len(images)}.")
+    if images[0].shape[0] < height or images[0].shape[1] < width:
+        raise ValueError(f"images ({images[0].shape[0]}x{images[0].shape[1]}) are smaller "
+                         f"than the record's maps ({height}x{width}).")
+    epochs = [check_int(f"epochs[{row}]", epoch, 1) for row, epoch in enumerate(epochs)]
+    if not epochs or max(epochs) > last_epoch:
+        raise ValueError(f"epochs must be a non-empty list in 1..{last_epoch}, got {epochs}.")
+    faint = check_number("faint", faint, 0)
+    k = scores.index(score)
+    weak = empty_maps(peaks[k], faint)
+    # The record keeps no model, but its layer is a stride-1 'valid' convolution
+    # (learning_process.LAYER): its map is the digit less the receptive field's
+    # overhang, (size - 1) / 2 pixels on each side, which is what heatmap_margin gives.
+    margin = (images[0].shape[0] - height) // 2
+    created = axes is None
+    if created:
+        _, axes = plt.subplots(len(epochs), num_classes,
+                               figsize=(0.9 * num_classes, 0.96 * len(epochs)), squeeze=False)
+    axes = np.asarray(axes)
+    if axes.size != len(epochs) * num_classes:
+        raise ValueError(f"axes must hold {len(epochs)} x {num_classes} Axes (epochs x "
+                         f"classes), got shape {axes.shape}.")
+    axes = axes.reshape(len(epochs), num_classes)   # plt.subplots squeezes a single row
+    for row, epoch in enumerate(epochs):
+        for c in range(num_classes):
+            ax = axes[row, c]
+            show_heatmap(images[c], heatmaps[k, epoch - 1, c], ax=ax, margin=margin)
+            if weak[epoch - 1, c]:
+                ax.text(images[c].shape[1] // 2, images[c].shape[0] // 2,   # the centre
+                        "empty" if peaks[k, epoch - 1, c] == 0 else "faint", color="red",
+                        ha="center", va="center", fontsize=9, fontweight="bold")
+            if c == 0:
+                ax.set_ylabel(f"epoch {epoch}", fontsize=9)
+            if row == 0:
+                ax.set_title(f"{c}", fontsize=10)
+    figure = axes[0, 0].figure
+    if title is not None:
+        figure.suptitle(title, fontsize=11)
+    if created:
+        figure.tight_layout()
+    return axes

@@ -14,14 +14,38 @@ operations are on ...". A Jupyter kernel forwards that stream into the page,
 so the line would sit under a chapter's first cell, on the website too, with
 a time stamp that differs from run to run. Each chapter therefore starts
 TensorFlow through :func:`quiet_tensorflow` first.
+
+It also keeps one Python warning out: "N out of the last M calls to
+<function TensorFlowTrainer.make_predict_function.<locals>.one_step_on_data_distributed
+at 0x...> triggered tf.function retracing". ``model.predict`` compiles one
+function per model, and TensorFlow counts the traces of all of them together
+(they share their code), so a chapter that predicts with several models (the
+snapshots of a training, a model and its randomised copies, the sub-models
+that read out a layer) is warned about "creating @tf.function repeatedly in a
+loop": the traces are needed, one per model, and the warning is no fault of
+the chapter's, but it would land in the page with an address that differs
+from run to run. Other TensorFlow warnings still show.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
 import numpy as np
+
+from cnnlab.checks import check_int
+
+
+class _NoRetracingWarning(logging.Filter):
+    """Drops tf.function's retracing warning from the 'tensorflow' logger, nothing else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+_NO_RETRACING_WARNING = _NoRetracingWarning()
 
 
 def quiet_tensorflow() -> None:
@@ -31,8 +55,15 @@ def quiet_tensorflow() -> None:
     already, and imports TensorFlow while the process's standard error (file
     descriptor 2, which C++ writes to) points at the null device. Python's
     own exceptions are not affected: a failed import still raises. Once
-    TensorFlow is imported, calling this again does nothing.
+    TensorFlow is imported, calling this again imports nothing.
+
+    Also drops TensorFlow's "triggered tf.function retracing" warning, which
+    predicting with several models sets off (see the module's notes); its
+    other warnings still show.
     """
+    # logging.getLogger gives TensorFlow's own logger whether or not it has started;
+    # addFilter adds the filter once, however often this is called.
+    logging.getLogger("tensorflow").addFilter(_NO_RETRACING_WARNING)
     if "tensorflow" in sys.modules:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -69,11 +100,9 @@ def set_seed(seed: int = 0) -> np.random.Generator:
     ValueError
         If ``seed`` is negative or not below 2**32.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}.")
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}.")
-    seed = int(seed)
+    seed = check_int("seed", seed, 0)
+    if seed >= 2**32:   # numpy's legacy global seed takes 32 bits
+        raise ValueError(f"seed must be below 2**32, got {seed}.")
     # Read by TensorFlow when it starts, for processes that import it later.
     os.environ["PYTHONHASHSEED"] = str(seed)
     os.environ["TF_DETERMINISTIC_OPS"] = "1"

@@ -4,18 +4,21 @@
 Keras' history (loss, accuracy, their validation versions), the time the epoch
 took and, optionally, the predicted probabilities of a fixed set of "probe"
 digits, so that a chapter can show how predictions change epoch by epoch.
+Weights kept after every epoch are keyed by layer and variable
+(:func:`weights_by_path`), and :func:`kernel_similarity` measures how far each
+layer's kernel still had to go (Zeiler & Fergus 2014, Fig. 4).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from cnnlab.checks import check_images, check_int, check_labels
+from cnnlab.checks import check_images, check_int, check_labels, check_number
 
 
 @dataclass
@@ -31,8 +34,10 @@ class TrainingRun:
         Wall-clock time of each epoch.
     probe_probabilities : ndarray, shape (epochs, P, 10), or None
         Predicted probabilities of the probe images after each epoch.
-    weights : list of list of ndarray
-        ``model.get_weights()`` after each epoch, when asked for (``keep_weights``).
+    weights : list of dict of str to ndarray
+        The weights after each epoch, when asked for (``keep_weights``): one
+        dict per epoch, keyed by layer and variable as :func:`weights_by_path`
+        keys them ('conv1/kernel', 'conv1/bias', ...).
     monitored : list, or None
         What ``monitor`` returned after each epoch, one item per epoch.
     """
@@ -40,7 +45,7 @@ class TrainingRun:
     history: dict[str, list[float]] = field(default_factory=dict)
     epoch_seconds: list[float] = field(default_factory=list)
     probe_probabilities: np.ndarray | None = None
-    weights: list[list[np.ndarray]] = field(default_factory=list)
+    weights: list[dict[str, np.ndarray]] = field(default_factory=list)
     monitored: list | None = None
 
 
@@ -70,8 +75,9 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
     probe : ndarray, shape (P, 28, 28, 1), optional
         Images whose predicted probabilities are recorded after every epoch.
     keep_weights : bool, default False
-        Keep a copy of the weights after every epoch (snapshots, for watching
-        features evolve; a copy of the model's size per epoch).
+        Keep a copy of the weights after every epoch, keyed by path (snapshots,
+        for watching features evolve, e.g. with :func:`kernel_similarity`; a
+        copy of the model's size per epoch).
     images_per_epoch : int, optional
         Train each epoch on this many training images drawn at random, without
         replacement, afresh every epoch (Sakai & Takenaka 2019: 10,000 of the
@@ -100,12 +106,9 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
     labels = check_labels(labels, images.shape[0])
     epochs = check_int("epochs", epochs, 1)
     batch_size = check_int("batch_size", batch_size, 1)
-    if isinstance(validation_split, bool) or not isinstance(
-            validation_split, (int, float, np.integer, np.floating)):
-        raise TypeError(f"validation_split must be a number, got {validation_split!r}.")
-    if not 0 <= validation_split < 1:
-        raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}.")
-    validation_split = float(validation_split)
+    validation_split = check_number("validation_split", validation_split)
+    if not 0 <= validation_split < 1:   # 1 would leave nothing to train on
+        raise ValueError(f"validation_split must be in [0, 1), got {validation_split:g}.")
     if probe is not None:
         probe = check_images(probe, "probe", unit_range=True)
     if not isinstance(optimizer, keras.optimizers.Optimizer):
@@ -134,7 +137,7 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
             if probe is not None:
                 probes.append(self.model.predict(probe, verbose=0))
             if keep_weights:
-                run.weights.append([w.copy() for w in self.model.get_weights()])
+                run.weights.append(weights_by_path(self.model))
             if monitor is not None:
                 monitored.append(monitor(self.model))
 
@@ -159,16 +162,85 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
     return run
 
 
+def weights_by_path(model) -> dict[str, np.ndarray]:
+    """A copy of the model's weights, keyed by layer and variable: 'conv1/kernel'.
+
+    The keys are the variables' paths without the model's own name in front,
+    as :mod:`cnnlab.zoo` stores weights, so that a snapshot names what it holds
+    instead of a position in ``model.get_weights()``.
+
+    Parameters
+    ----------
+    model : keras.Model
+
+    Returns
+    -------
+    dict of str to ndarray
+        In the order of ``model.weights``; the arrays are copies.
+    """
+    # A Sequential model's variables are created inside its name scope
+    # ('keras_example_cnn/conv1/kernel'); those of layers first called outside the
+    # model, as in the functional API, are not ('conv1/kernel').
+    prefix = f"{model.name}/"
+    return {(v.path[len(prefix):] if v.path.startswith(prefix) else v.path): np.array(v.numpy())
+            for v in model.weights}
+
+
+def kernel_similarity(snapshots: Sequence[dict[str, np.ndarray]]) -> tuple[np.ndarray, list[str]]:
+    """Each layer's kernel after every epoch against its kernel after the last (cosine).
+
+    Zeiler & Fergus (2014, Fig. 4) watch features form during training: the
+    lower layers settle within a few epochs, the upper ones later. The cosine
+    similarity ``<w_e, w_E> / (|w_e| |w_E|)`` of a layer's kernel after epoch
+    ``e`` to its kernel after the last epoch ``E`` says how far it still had
+    to go (1: already there).
+
+    Parameters
+    ----------
+    snapshots : sequence of dict of str to ndarray
+        The weights after each epoch, keyed as :func:`weights_by_path` keys
+        them: :attr:`TrainingRun.weights`, or what :class:`WeightSnapshots`
+        kept. Every layer with a '<layer>/kernel' in the last one is measured.
+
+    Returns
+    -------
+    similarity : ndarray, shape (epochs, layers), float32
+        In [-1, 1]; the last row is 1 (NaN for a kernel that is all zero).
+    layers : list of str
+        The layers of the columns, in the order of the weights.
+
+    Raises
+    ------
+    ValueError
+        For no snapshots, or a layer whose kernel is missing from one of them
+        or changes shape.
+    """
+    if not snapshots:
+        raise ValueError("snapshots is empty: no epoch was recorded.")
+    layers = [key[:-len("/kernel")] for key in snapshots[-1] if key.endswith("/kernel")]
+    similarity = np.empty((len(snapshots), len(layers)), dtype=np.float32)
+    for j, layer in enumerate(layers):
+        key = f"{layer}/kernel"
+        final = np.asarray(snapshots[-1][key], np.float64).ravel()
+        for e, snapshot in enumerate(snapshots):
+            if key not in snapshot or np.shape(snapshot[key]) != np.shape(snapshots[-1][key]):
+                raise ValueError(f"snapshots[{e}] lacks {key!r} as the last snapshot has it, "
+                                 f"shape {np.shape(snapshots[-1][key])}.")
+            kernel = np.asarray(snapshot[key], np.float64).ravel()   # float64: no overflow
+            with np.errstate(invalid="ignore", divide="ignore"):
+                similarity[e, j] = kernel @ final / (np.linalg.norm(kernel)
+                                                     * np.linalg.norm(final))
+    return similarity, layers
+
+
 class WeightSnapshots:
     """A monitor for :func:`train`: each layer's kernel against where it ends up (cosine).
 
-    Zeiler & Fergus (2014, Fig. 4) watch features form during training: the
-    lower layers settle within a few epochs, the upper ones later. Called with
-    the model after every epoch, this keeps a copy of its weights;
-    :meth:`finish` gives, for each layer with a kernel, the cosine similarity
-    of its kernel after every epoch to its kernel after the last epoch, and
-    float16 snapshots of the ``kept`` layers' weights (small layers, so that
-    a recorded run can rebuild them epoch by epoch).
+    Called with the model after every epoch, this keeps a copy of its weights
+    (:func:`weights_by_path`); :meth:`finish` gives, for each layer with a
+    kernel, :func:`kernel_similarity` after every epoch, and float16
+    snapshots of the ``kept`` layers' weights (small layers, so that a
+    recorded run can rebuild them epoch by epoch).
 
     Parameters
     ----------
@@ -183,21 +255,13 @@ class WeightSnapshots:
         missing = sorted(set(self.kept) - {each.name for each in model.layers})
         if missing:
             raise ValueError(f"kept names layers that model {model.name!r} lacks: {missing}.")
-        # Keyed as the zoo stores weights: 'conv1/kernel', without the model's name.
-        return {v.path.split("/", 1)[1]: np.array(v.numpy()) for v in model.weights}
+        return weights_by_path(model)
 
     def finish(self, items: list[dict[str, np.ndarray]]) -> dict:
         """'similarity' (epochs, layers) float32, 'similarity_layers', the snapshots."""
         if not items:
             raise ValueError("items is empty: the monitor was never called (no epoch ran).")
-        layers = [key.split("/")[0] for key in items[-1] if key.endswith("/kernel")]
-        similarity = np.empty((len(items), len(layers)), dtype=np.float32)
-        for j, layer in enumerate(layers):
-            final = items[-1][f"{layer}/kernel"].ravel().astype(np.float64)
-            for e, item in enumerate(items):
-                kernel = item[f"{layer}/kernel"].ravel().astype(np.float64)
-                similarity[e, j] = kernel @ final / (np.linalg.norm(kernel)
-                                                     * np.linalg.norm(final))
+        similarity, layers = kernel_similarity(items)
         kept = {key: np.stack([item[key] for item in items]).astype(np.float16)
                 for key in items[-1] if key.split("/")[0] in self.kept}
         return {"similarity": similarity, "similarity_layers": layers, **kept}

@@ -196,8 +196,11 @@ def _recipe(name: str) -> Recipe:
 def _directory(directory: str | Path | None) -> Path:
     if directory is None:
         return WEIGHTS_DIR
-    if not isinstance(directory, (str, Path)) or str(directory) == "":
-        raise ValueError(f"directory must be a non-empty path or None, got {directory!r}.")
+    if not isinstance(directory, (str, Path)):
+        raise TypeError(f"directory must be a path (str or Path) or None, got "
+                        f"{type(directory).__name__} {directory!r}.")
+    if str(directory) == "":   # Path('') is '.', the working directory
+        raise ValueError("directory must be a non-empty path or None, got ''.")
     return Path(directory)
 
 
@@ -212,10 +215,10 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as stored:
             return {key: stored[key] for key in stored.files}
     except ValueError as error:
-        if "allow_pickle" in str(error):
-            raise ValueError(f"{path} holds pickled Python objects; the zoo stores plain "
-                             f"arrays only and never loads a pickle. Run 'make reproduce' "
-                             f"to write it again.") from None
+        if "allow_pickle" in str(error):   # never retried with it: a pickle can run code
+            raise ValueError(f"{path} holds pickled Python objects, which a recorded run never "
+                             f"has; it is refused because loading a pickle can run code. "
+                             f"Re-create it with 'make reproduce'.") from None
         raise
 
 
@@ -241,9 +244,9 @@ def load(name: str, directory: str | Path | None = None, epoch: int | None = Non
 
     Raises
     ------
-    ValueError
-        For an unknown name, a run that keeps no weights, or an epoch the run
-        has no snapshot of.
+    TypeError, ValueError
+        For a bad name or directory, a run that keeps no weights, an epoch the
+        run has no snapshot of, or a file holding pickled objects.
     FileNotFoundError
         If the weights are missing (run ``make reproduce``).
     """
@@ -295,8 +298,8 @@ def record(name: str, directory: str | Path | None = None) -> dict:
 
     Raises
     ------
-    ValueError
-        For an unknown name.
+    TypeError, ValueError
+        For a bad name or directory, or a file holding pickled objects.
     FileNotFoundError
         If the record is missing (run ``make reproduce``).
     """
@@ -332,12 +335,13 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray, batch_size: int = 12
     Raises
     ------
     TypeError, ValueError
-        For images outside [0, 1] or not finite, or labels that do not match them.
+        For anything but a built keras model; images not float, empty, outside [0, 1],
+        not finite or not of the model's input shape; labels that do not match them.
     """
-    from cnnlab.checks import check_images, check_int, check_labels
+    from cnnlab.checks import check_int, check_labels, check_model_images
     from cnnlab.training import macro_f1
 
-    images = check_images(images, unit_range=True)
+    images = check_model_images(model, images)
     labels = check_labels(labels, images.shape[0])
     batch_size = check_int("batch_size", batch_size, 1)
     probabilities = model.predict(images, batch_size=batch_size, verbose=0)

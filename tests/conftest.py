@@ -1,4 +1,5 @@
-"""Shared setup: quiet TensorFlow, headless matplotlib, figures closed after every test."""
+"""Shared setup: quiet TensorFlow, headless matplotlib, figures closed after every test,
+and the tiny models that the unit tests explain (one place, built once per session)."""
 
 import os
 import shutil
@@ -6,6 +7,9 @@ import shutil
 import matplotlib
 import numpy as np
 import pytest
+
+# The tests directory is on the import path (pytest puts a root conftest's folder there).
+from tiny_models import tiny_dense_cnn, tiny_gap_cnn, tiny_sigmoid_softmax_cnn
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")   # the book's default (README)
@@ -33,6 +37,24 @@ def restore_global_state(monkeypatch):
     yield
     if not was_deterministic:
         tf_config.disable_op_determinism()
+
+
+@pytest.fixture(scope="session")
+def gap_model():
+    """:func:`tiny_gap_cnn`, shared: the explainers never change the model they are given."""
+    return tiny_gap_cnn()
+
+
+@pytest.fixture(scope="session")
+def dense_model():
+    """:func:`tiny_dense_cnn`, shared."""
+    return tiny_dense_cnn()
+
+
+@pytest.fixture(scope="session")
+def sigmoid_softmax_model():
+    """:func:`tiny_sigmoid_softmax_cnn`, shared."""
+    return tiny_sigmoid_softmax_cnn()
 
 
 @pytest.fixture

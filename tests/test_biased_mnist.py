@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cnnlab import shortcuts
+from cnnlab import biased_mnist
 from cnnlab.biased_mnist import add_background, class_backgrounds
 
 # -- class_backgrounds ---------------------------------------------------------------------
@@ -27,22 +27,30 @@ def test_class_backgrounds_default_is_point_1_to_point_5():
 
 
 @pytest.mark.parametrize(
-    ("low", "high"),
-    [(0.5, 0.1), (0.3, 0.3), (-0.1, 0.5), (0.1, 1.0), (0.1, 1.5), (float("nan"), 0.5),
-     (0.1, float("nan")), (0.1, float("inf")), (float("-inf"), 0.5)],
+    ("low", "high", "match"),
+    [(0.5, 0.1, r"^need 0 <= low < high < 1, got low=0\.5, high=0\.1\.$"),
+     (0.3, 0.3, r"^need 0 <= low < high < 1, got low=0\.3, high=0\.3"),
+     (-0.1, 0.5, r"^need 0 <= low < high < 1, got low=-0\.1, high=0\.5"),
+     (0.1, 1.0, r"^need 0 <= low < high < 1, got low=0\.1, high=1\."),
+     (0.1, 1.5, r"^need 0 <= low < high < 1, got low=0\.1, high=1\.5"),
+     (float("nan"), 0.5, r"^low must be finite, got nan"),
+     (0.1, float("nan"), r"^high must be finite, got nan"),
+     (0.1, float("inf"), r"^high must be finite, got inf"),
+     (float("-inf"), 0.5, r"^low must be finite, got -inf")],
     ids=["reversed", "equal", "low-negative", "high-1", "high-above-1", "low-nan", "high-nan",
          "high-inf", "low-minus-inf"],
 )
-def test_class_backgrounds_rejects_bad_levels(low, high):
-    with pytest.raises(ValueError, match=r"^need 0 <= low < high < 1, got low="):
+def test_class_backgrounds_rejects_bad_levels(low, high, match):
+    with pytest.raises(ValueError, match=match):
         class_backgrounds(low, high)
 
 
 @pytest.mark.parametrize(("low", "high", "match"),
                          [("0.1", 0.5, r"^low must be a number, got str"),
                           (0.1, None, r"^high must be a number, got NoneType"),
-                          (False, 0.5, r"^low must be a number, got bool")],
-                         ids=["low-str", "high-none", "low-bool"])
+                          (False, 0.5, r"^low must be a number, got bool"),
+                          (0.1, np.array([0.5]), r"^high must be a number, got ndarray")],
+                         ids=["low-str", "high-none", "low-bool", "high-array"])
 def test_class_backgrounds_rejects_non_numbers(low, high, match):
     with pytest.raises(TypeError, match=match):
         class_backgrounds(low, high)
@@ -147,20 +155,20 @@ def test_add_background_rejects_bad_input(kwargs, error, match):
 def test_training_sets_are_the_first_n_digits(rng):
     images = rng.random((30, 6, 6, 1), dtype=np.float32)
     labels = rng.integers(0, 10, 30)
-    biased, biased_labels = shortcuts.biased_training_set(images, labels, n=12)
-    plain, plain_labels = shortcuts.plain_training_set(images, labels, n=12)
+    biased, biased_labels = biased_mnist.biased_training_set(images, labels, n=12)
+    plain, plain_labels = biased_mnist.plain_training_set(images, labels, n=12)
     np.testing.assert_array_equal(biased_labels, labels[:12])
     np.testing.assert_array_equal(plain_labels, labels[:12])
     np.testing.assert_array_equal(plain, images[:12])
-    levels = shortcuts.class_backgrounds()
+    levels = biased_mnist.class_backgrounds()
     want = levels[labels[:12], None, None, None] + (1 - levels[labels[:12], None, None, None]) \
         * images[:12]
     np.testing.assert_allclose(biased, want, atol=1e-6)
-    assert shortcuts.biased_training_set(images, labels)[0].shape == (30, 6, 6, 1)  # n > N
+    assert biased_mnist.biased_training_set(images, labels)[0].shape == (30, 6, 6, 1)  # n > N
 
 
-@pytest.mark.parametrize("function", [shortcuts.biased_training_set,
-                                      shortcuts.plain_training_set])
+@pytest.mark.parametrize("function", [biased_mnist.biased_training_set,
+                                      biased_mnist.plain_training_set])
 @pytest.mark.parametrize(("n", "error"), [(0, ValueError), (-5, ValueError), (2.0, TypeError)])
 def test_training_sets_refuse_a_bad_n(function, n, error):
     with pytest.raises(error, match=r"^n must be"):
@@ -168,7 +176,7 @@ def test_training_sets_refuse_a_bad_n(function, n, error):
 
 
 def test_other_classes_shift_by_three():
-    np.testing.assert_array_equal(shortcuts.other_classes(np.arange(10)),
+    np.testing.assert_array_equal(biased_mnist.other_classes(np.arange(10)),
                                   [3, 4, 5, 6, 7, 8, 9, 0, 1, 2])
 
 
@@ -176,7 +184,7 @@ class _ReadsTheBackground:
     """Predicts the class whose background level is nearest to the image's darkest pixel."""
 
     def predict(self, images, batch_size=None, verbose=None):
-        levels = shortcuts.class_backgrounds()
+        levels = biased_mnist.class_backgrounds()
         darkest = images.reshape(len(images), -1).min(axis=1)
         return np.eye(10)[np.abs(darkest[:, None] - levels[None, :]).argmin(axis=1)]
 
@@ -185,7 +193,7 @@ def test_background_figures_of_a_network_that_reads_only_the_background(rng):
     labels = rng.integers(0, 10, 200)
     images = rng.random((200, 8, 8, 1), dtype=np.float32)
     images[:, 0, 0, 0] = 0.0                       # every digit has black background pixels
-    got = shortcuts.background_figures(_ReadsTheBackground(), images, labels)
+    got = biased_mnist.background_figures(_ReadsTheBackground(), images, labels)
     assert got == pytest.approx({"accuracy_plain": float((labels == 0).mean()),  # black: "0"
                                  "accuracy_own_background": 1.0,
                                  "accuracy_other_background": 0.0,

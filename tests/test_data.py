@@ -132,7 +132,16 @@ def test_corrupted_cache_is_deleted_and_rebuilt(tmp_path, monkeypatch, small):
     data._verify(data._read_npz(cache))  # the rebuilt cache verifies
 
 
-@pytest.mark.parametrize("garbage", ["not a zip", "truncated", "empty", "missing key"])
+def _patch_central_directory(path, offset, value):
+    """Set a 2-byte field of every central directory entry of the zip at ``path``."""
+    raw = bytearray(path.read_bytes())
+    for match in re.finditer(rb"PK\x01\x02", raw):
+        struct.pack_into("<H", raw, match.start() + offset, value)
+    path.write_bytes(raw)
+
+
+@pytest.mark.parametrize("garbage", ["not a zip", "truncated", "empty", "missing key",
+                                     "pickled objects", "unknown compression", "encrypted"])
 def test_unreadable_cache_is_rebuilt(tmp_path, monkeypatch, small, garbage):
     cache = tmp_path / "mnist.npz"
     if garbage == "not a zip":
@@ -142,13 +151,69 @@ def test_unreadable_cache_is_rebuilt(tmp_path, monkeypatch, small, garbage):
         cache.write_bytes(cache.read_bytes()[: cache.stat().st_size // 2])
     elif garbage == "empty":
         cache.write_bytes(b"")
-    else:
+    elif garbage == "missing key":
         np.savez_compressed(cache, **{k: a for k, a in small.items() if k != "y_test"})
+    elif garbage == "pickled objects":
+        np.savez(cache, **{**small, "x_train": np.array([object()], dtype=object)})
+    else:  # a method zipfile cannot read (NotImplementedError), or RuntimeError: password
+        np.savez(cache, **small)
+        _patch_central_directory(cache, *((10, 99) if garbage == "unknown compression"
+                                          else (8, 1)))
     _serve(monkeypatch, small)
     with pytest.warns(UserWarning, match="rebuilt"):
         got = data.load_mnist_raw(tmp_path)
     _assert_equal(got, small)
     data._verify(data._read_npz(cache))
+
+
+def _npy_claiming(shape):
+    """The bytes of a .npy file whose header claims ``shape`` uint8, followed by 16 bytes."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "|u1", "fortran_order": False, "shape": shape})
+    return buffer.getvalue() + bytes(16)
+
+
+def test_cache_whose_header_claims_10_terabytes_is_rebuilt_without_allocating(
+        tmp_path, monkeypatch, small):
+    cache = tmp_path / "mnist.npz"
+    with zipfile.ZipFile(cache, "w") as archive:
+        archive.writestr("x_train.npy", _npy_claiming((10**13,)))
+        for key in data.KEYS[1:]:
+            buffer = io.BytesIO()
+            np.save(buffer, small[key])
+            archive.writestr(f"{key}.npy", buffer.getvalue())
+    assert cache.stat().st_size < 4096
+    reads = []
+    read_array = np.lib.format.read_array
+
+    def spy(*args, **kwargs):
+        reads.append(args)
+        return read_array(*args, **kwargs)
+
+    monkeypatch.setattr(np.lib.format, "read_array", spy)
+    _serve(monkeypatch, small)
+    with pytest.warns(UserWarning, match=r"x_train is uint8 \(10000000000000,\), expected uint8 "
+                                         r"\(8, 28, 28\)\); it is deleted and rebuilt"):
+        got = data.load_mnist_raw(tmp_path)
+    assert reads == []  # refused on its header: no array was ever read, so none allocated
+    _assert_equal(got, small)
+    data._verify(data._read_npz(cache))
+
+
+def test_cache_read_out_of_memory_is_rebuilt(tmp_path, monkeypatch, small):
+    np.savez(tmp_path / "mnist.npz", **small)
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 9.09 TiB")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(np.lib.format, "read_array", out_of_memory)
+        _serve(patch, small)
+        with pytest.warns(UserWarning, match=r"\(Unable to allocate 9\.09 TiB\); it is deleted"):
+            got = data.load_mnist_raw(tmp_path)
+    _assert_equal(got, small)
+    data._verify(data._read_npz(tmp_path / "mnist.npz"))
 
 
 def test_good_cache_is_used_without_fetching(tmp_path, monkeypatch, small):
@@ -320,10 +385,99 @@ def test_failed_cache_write_leaves_no_partial_file(tmp_path, monkeypatch, small)
     assert cache.read_bytes() == b"old" and list(tmp_path.iterdir()) == [cache]
 
 
-@pytest.mark.parametrize("bad", [3, 1.5, ["a"], b"bytes", {"dir": "a"}])
-def test_bad_cache_dir_type(bad):
-    with pytest.raises(TypeError, match=rf"cache_dir .*got {type(bad).__name__}"):
-        data.load_mnist_raw(bad)
+def _tree(root):
+    """Everything under ``root``: each link's target, each file's bytes, each directory."""
+    found = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = pathlib.Path(folder) / name
+            found[str(path.relative_to(root))] = (
+                ("link", os.readlink(path)) if path.is_symlink()
+                else ("dir",) if path.is_dir() else ("file", path.read_bytes()))
+    return found
+
+
+def _reader_file(tmp_path, content=b"a reader's own results, kept nowhere else\n"):
+    target = tmp_path / "mine" / "thesis.npz"
+    target.parent.mkdir(exist_ok=True)
+    target.write_bytes(content)
+    return target
+
+
+def _link_to(tmp_path, target):
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "mnist.npz").symlink_to(target)
+    return tmp_path / "cache"
+
+
+def _directory_named_mnist_npz(tmp_path):
+    (tmp_path / "mnist.npz").mkdir()
+    (tmp_path / "mnist.npz" / "notes.txt").write_text("mine")
+    return tmp_path
+
+
+_LINK = (r"^MNIST cache \S+/cache/mnist\.npz is a symbolic link to \S+{}, which is not a "
+         r"readable, verified copy of MNIST \(.+\); cnnlab never deletes or writes through a "
+         r"link\. Remove the link to let cnnlab download MNIST there, or point it at a "
+         r"verified mnist\.npz\.$")
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        *[(lambda tmp_path, bad=bad: bad, TypeError,
+           rf"^cache_dir must be a str, an os\.PathLike or None, got {type(bad).__name__} ")
+          for bad in [3, 1.5, ["a"], b"bytes", {"dir": "a"}]],
+        (lambda tmp_path: "", ValueError,
+         r"^cache_dir must be a non-empty path or None, got ''\.$"),
+        (_directory_named_mnist_npz, data.MnistUnavailableError,
+         r"^MNIST cache \S+/mnist\.npz is a directory, not a file; cnnlab leaves it alone\. "
+         r"Move it away, or set CNNLAB_DATA_DIR to another directory\.$"),
+        (lambda tmp_path: _link_to(tmp_path, _reader_file(tmp_path)),
+         data.MnistUnavailableError, _LINK.format(r"/mine/thesis\.npz")),
+        (lambda tmp_path: _link_to(tmp_path, tmp_path / "moved" / "mnist.npz"),
+         data.MnistUnavailableError, _LINK.format(r"/moved/mnist\.npz")),
+        (lambda tmp_path: _link_to(tmp_path, _reader_file(tmp_path).parent),
+         data.MnistUnavailableError, _LINK.format(r"/mine")),
+    ],
+    ids=["int", "float", "list", "bytes", "dict", "empty", "directory", "link to a file",
+         "dangling link", "link to a directory"],
+)
+def test_bad_cache_is_refused_and_nothing_is_lost(tmp_path, monkeypatch, small, make, error,
+                                                  match):
+    cache_dir = make(tmp_path)
+    before = _tree(tmp_path)
+    _serve(monkeypatch, small, check=lambda: pytest.fail("fetched for a refused cache"))
+    with pytest.raises(error, match=match):
+        data.load_mnist_raw(cache_dir)
+    assert _tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("content", ["a reader's file", "other MNIST", "reader's npz"])
+def test_symlinked_cache_target_survives_unchanged(tmp_path, monkeypatch, small, content):
+    target = _reader_file(tmp_path)
+    if content == "other MNIST":  # right shapes, wrong bytes: a rebuild would overwrite it
+        np.savez_compressed(target, **_small(seed=1))
+    elif content == "reader's npz":
+        np.savez(target, weights=np.arange(5.0))
+    kept = target.read_bytes()
+    cache_dir = _link_to(tmp_path, target)
+    _serve(monkeypatch, small)  # a download would succeed: the refusal is the cache's own
+    with pytest.raises(data.MnistUnavailableError, match="never deletes or writes through"):
+        data.load_mnist_raw(cache_dir)
+    assert target.read_bytes() == kept
+    assert os.readlink(cache_dir / "mnist.npz") == str(target)
+    assert sorted(p.name for p in cache_dir.iterdir()) == ["mnist.npz"]  # no temporary left
+
+
+def test_symlink_to_verified_mnist_is_read_and_left_alone(tmp_path, monkeypatch, small):
+    target = _reader_file(tmp_path)
+    np.savez_compressed(target, **small)
+    cache_dir = _link_to(tmp_path, target)
+    before = _tree(tmp_path)
+    _serve(monkeypatch, small, check=lambda: pytest.fail("fetched although the link verifies"))
+    _assert_equal(data.load_mnist_raw(cache_dir), small)
+    assert _tree(tmp_path) == before
 
 
 def test_cache_dir_defaults(monkeypatch, tmp_path):

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from cnnlab import learning, zoo
+from cnnlab import learning_process, zoo
 from cnnlab.explain.gradcam import grad_cam
 
 # -- watched_digits ------------------------------------------------------------------------
@@ -29,7 +29,7 @@ def _first_of_each_class(labels):
 @pytest.mark.parametrize("n", [10, 57, 1000])
 def test_watched_digits_are_the_first_of_each_class(rng, n):
     labels = rng.permutation(np.concatenate([np.arange(10), rng.integers(0, 10, n - 10)]))
-    got = learning.watched_digits(labels)
+    got = learning_process.watched_digits(labels)
     assert got.dtype == np.int64 and got.shape == (10,)
     assert got.tolist() == _first_of_each_class(labels)
     np.testing.assert_array_equal(labels[got], np.arange(10))
@@ -37,8 +37,8 @@ def test_watched_digits_are_the_first_of_each_class(rng, n):
 
 def test_watched_digits_accepts_a_list_and_uint8():
     labels = [3, 3, 9, 0, 1, 2, 4, 5, 6, 7, 8, 0]
-    assert learning.watched_digits(labels).tolist() == [3, 4, 5, 0, 6, 7, 8, 9, 10, 2]
-    assert learning.watched_digits(np.array(labels, np.uint8)).tolist() == \
+    assert learning_process.watched_digits(labels).tolist() == [3, 4, 5, 0, 6, 7, 8, 9, 10, 2]
+    assert learning_process.watched_digits(np.array(labels, np.uint8)).tolist() == \
         [3, 4, 5, 0, 6, 7, 8, 9, 10, 2]
 
 
@@ -60,7 +60,7 @@ def test_watched_digits_accepts_a_list_and_uint8():
 )
 def test_watched_digits_rejects_bad_labels(labels, error, match):
     with pytest.raises(error, match=match):
-        learning.watched_digits(labels)
+        learning_process.watched_digits(labels)
 
 
 # -- empty_maps ----------------------------------------------------------------------------
@@ -72,7 +72,7 @@ def test_empty_maps_by_hand(rng, threshold):
     peaks[rng.random(peaks.shape) < 0.3] = 0.0
     peaks[0, 0, 0] = 0.25                                   # exactly at a threshold
     peaks[1, 0, 0] = 1e-9
-    got = learning.empty_maps(peaks, threshold)
+    got = learning_process.empty_maps(peaks, threshold)
     assert got.dtype == bool and got.shape == peaks.shape
     expected = np.zeros(peaks.shape, dtype=bool)
     for index in np.ndindex(peaks.shape):
@@ -81,36 +81,36 @@ def test_empty_maps_by_hand(rng, threshold):
 
 
 def test_empty_maps_default_asks_for_exact_zeros():
-    got = learning.empty_maps(np.array([0.0, 1e-30, -0.0, 2.0], np.float32))
+    got = learning_process.empty_maps(np.array([0.0, 1e-30, -0.0, 2.0], np.float32))
     assert got.tolist() == [True, False, True, False]
-    assert learning.empty_maps([[0.0, 0.5]], threshold=0.5).tolist() == [[True, True]]
-    assert learning.empty_maps(0.0).shape == ()
+    assert learning_process.empty_maps([[0.0, 0.5]], threshold=0.5).tolist() == [[True, True]]
+    assert learning_process.empty_maps(0.0).shape == ()
 
 
 @pytest.mark.parametrize(
     ("map_max", "threshold", "match"),
     [
         (np.array([0.1, np.nan]), 0.0, r"^map_max must not contain NaN"),
-        (np.ones(3), -0.1, r"^threshold must be a finite number >= 0, got -0\.1"),
-        (np.ones(3), float("inf"), r"^threshold must be a finite number >= 0, got inf"),
-        (np.ones(3), float("nan"), r"^threshold must be a finite number >= 0, got nan"),
-        (np.ones(3), True, r"^threshold must be a finite number >= 0, got True"),
-        (np.ones(3), False, r"^threshold must be a finite number >= 0, got False"),
+        (np.ones(3), -0.1, r"^threshold must be at least 0, got -0\.1"),
+        (np.ones(3), float("inf"), r"^threshold must be finite, got inf"),
+        (np.ones(3), float("nan"), r"^threshold must be finite, got nan"),
     ],
-    ids=["map-nan", "negative", "inf", "nan", "true", "false"],
+    ids=["map-nan", "negative", "inf", "nan"],
 )
 def test_empty_maps_rejects_bad_input(map_max, threshold, match):
     with pytest.raises(ValueError, match=match):
-        learning.empty_maps(map_max, threshold)
+        learning_process.empty_maps(map_max, threshold)
 
 
 @pytest.mark.parametrize(("map_max", "threshold", "match"),
                          [(np.ones(3), "x", r"^threshold must be a number, got str"),
+                          (np.ones(3), True, r"^threshold must be a number, got bool True"),
+                          (np.ones(3), False, r"^threshold must be a number, got bool False"),
                           (["a"], 0.0, r"^map_max must be numeric, got dtype <U1")],
-                         ids=["threshold-str", "map-strings"])
+                         ids=["threshold-str", "true", "false", "map-strings"])
 def test_empty_maps_rejects_non_numbers(map_max, threshold, match):
     with pytest.raises(TypeError, match=match):
-        learning.empty_maps(map_max, threshold)
+        learning_process.empty_maps(map_max, threshold)
 
 
 # -- record --------------------------------------------------------------------------------
@@ -122,11 +122,11 @@ def test_record_decodes_the_eight_bit_maps(tmp_path, rng):
               "map_min": rng.random((2, 3, 10), dtype=np.float32),
               "map_max": rng.random((2, 3, 10), dtype=np.float32),
               "probabilities": rng.random((3, 10, 10), dtype=np.float32)}
-    np.savez_compressed(tmp_path / f"{learning.NAME}.epochs.npz", **arrays)
+    np.savez_compressed(tmp_path / f"{learning_process.NAME}.epochs.npz", **arrays)
     meta = {"layer": "conv2", "history": {"loss": [1.0, 0.5, 0.2]}, "seconds": 1.5,
             "eight_bit": ["maps"]}
-    (tmp_path / f"{learning.NAME}.json").write_text(json.dumps(meta))
-    got = zoo.record(learning.NAME, str(tmp_path))
+    (tmp_path / f"{learning_process.NAME}.json").write_text(json.dumps(meta))
+    got = zoo.record(learning_process.NAME, str(tmp_path))
     assert set(got) == set(arrays) | set(meta)
     assert got["maps"].dtype == np.float32
     np.testing.assert_allclose(got["maps"], maps / 255, rtol=0, atol=1e-7)
@@ -180,15 +180,15 @@ def reproduced(tmp_path_factory):
         mp.delenv("PYTHONHASHSEED", raising=False)
         mp.delenv("TF_DETERMINISTIC_OPS", raising=False)
         mp.setattr(data, "load_mnist", lambda: ((x_train, y_train), (x_test, y_test)))
-        mp.setitem(zoo.RECIPES, learning.NAME, dataclasses.replace(
-            zoo.RECIPES[learning.NAME], build=model, epochs=2, images_per_epoch=40,
+        mp.setitem(zoo.RECIPES, learning_process.NAME, dataclasses.replace(
+            zoo.RECIPES[learning_process.NAME], build=model, epochs=2, images_per_epoch=40,
             batch_size=20))
-        result = zoo.reproduce(learning.NAME, directory, verbose=0)
+        result = zoo.reproduce(learning_process.NAME, directory, verbose=0)
     if not was_deterministic:
         tf_config.disable_op_determinism()
     assert len(built) == 1
-    return {"result": result, "record": zoo.record(learning.NAME, directory), "model": built[0],
-            "x_test": x_test, "y_test": y_test}
+    return {"result": result, "record": zoo.record(learning_process.NAME, directory),
+            "model": built[0], "x_test": x_test, "y_test": y_test}
 
 
 def test_reproduce_stores_the_last_epoch_of_the_model_it_trained(reproduced):
@@ -248,7 +248,7 @@ def test_reproduce_keeps_empty_maps_empty(reproduced):
 @pytest.fixture(scope="module")
 def stored():
     # No skip: the record ships with the package.
-    return zoo.record(learning.NAME)
+    return zoo.record(learning_process.NAME)
 
 
 def test_stored_record_is_consistent(stored):
@@ -266,7 +266,8 @@ def test_stored_record_is_consistent(stored):
     assert (maps[empty] == 0).all()
     spread = stored["map_max"] > stored["map_min"]
     assert (maps[spread].max(axis=(-2, -1)) == 1).all()
-    assert stored["layer"] == learning.LAYER and stored["scores"] == list(learning.SCORES)
+    assert stored["layer"] == learning_process.LAYER
+    assert stored["scores"] == list(learning_process.SCORES)
     for key in ("loss", "accuracy", "test_accuracy"):
         assert len(stored["history"][key]) == epochs, key
     assert len(stored["epoch_seconds"]) == epochs

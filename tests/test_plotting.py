@@ -111,9 +111,9 @@ def test_show_images_draws_into_given_axes(rng):
         ({"images": np.zeros((2, 4, 4, 3))}, ValueError, r"each image must have shape"),
         ({"images": np.zeros((0, 4, 4))}, ValueError, r"images is empty"),
         ({"images": []}, ValueError, r"images is empty"),
-        ({"ncols": 0}, ValueError, r"ncols must be a positive int"),
-        ({"ncols": 2.0}, ValueError, r"ncols must be a positive int"),
-        ({"ncols": True}, ValueError, r"ncols must be a positive int"),
+        ({"ncols": 0}, ValueError, r"^ncols must be at least 1, got 0"),
+        ({"ncols": 2.0}, TypeError, r"^ncols must be an int, got float"),
+        ({"ncols": True}, TypeError, r"^ncols must be an int, got bool"),
         ({"titles": ["a", "b"]}, ValueError, r"titles has 2 entries for 3 images"),
         ({"normalize": "x"}, ValueError, r"normalize must be 'each' or 'all'"),
         ({"axes": np.array([None])}, ValueError, r"axes has 1 Axes for 3 images"),
@@ -302,10 +302,10 @@ _MAP = np.arange(49.0).reshape(7, 7)
          r"^image and heatmap must be finite"),
         (np.where(_GRAY > 0.5, np.nan, _GRAY), _MAP, 0.2, ValueError,
          r"^image and heatmap must be finite"),
-        (_GRAY, _MAP, 1.0, ValueError, r"^threshold must be in \[0, 1\), got 1\.0"),
-        (_GRAY, _MAP, -0.1, ValueError, r"^threshold must be in \[0, 1\), got -0\.1"),
-        (_GRAY, _MAP, float("nan"), ValueError, r"^threshold must be in \[0, 1\), got nan"),
-        (_GRAY, _MAP, True, ValueError, r"^threshold must be in \[0, 1\), got True"),
+        (_GRAY, _MAP, 1.0, ValueError, r"^threshold must be in \[0, 1\), got 1\.$"),
+        (_GRAY, _MAP, -0.1, ValueError, r"^threshold must be in \[0, 1\), got -0\.1\.$"),
+        (_GRAY, _MAP, float("nan"), ValueError, r"^threshold must be finite, got nan"),
+        (_GRAY, _MAP, True, TypeError, r"^threshold must be a number, got bool True"),
         (_GRAY, _MAP, "0.2", TypeError, r"^threshold must be a number, got str"),
         (np.full((28, 28), "a"), _MAP, 0.2, TypeError, r"^image must be numeric"),
         (_GRAY, np.full((7, 7), "a"), 0.2, TypeError, r"^heatmap must be numeric"),
@@ -335,7 +335,7 @@ def test_heatmap_overlay_margin_puts_each_unit_over_its_pixels():
 
 
 @pytest.mark.parametrize(("margin", "error", "match"),
-                         [(-1, ValueError, r"^margin must be in \[0, 13\]"),
+                         [(-1, ValueError, r"^margin must be at least 0, got -1"),
                           (14, ValueError, r"^margin must be in \[0, 13\]"),
                           (1.5, TypeError, r"^margin must be an int, got float"),
                           (True, TypeError, r"^margin must be an int, got bool")],
@@ -343,3 +343,98 @@ def test_heatmap_overlay_margin_puts_each_unit_over_its_pixels():
 def test_heatmap_overlay_rejects_bad_margin(margin, error, match):
     with pytest.raises(error, match=match):
         plotting.heatmap_overlay(np.zeros((28, 28)), np.ones((24, 24)), margin=margin)
+
+
+# -- heatmap_margin --------------------------------------------------------------------------
+
+
+def _stem(padding):
+    """Two 3x3 convolutions and a 2x2 pooling, as the Keras example CNN starts."""
+    import keras
+
+    return keras.Sequential([keras.Input((28, 28, 1)),
+                             keras.layers.Conv2D(2, 3, padding=padding, name="conv1"),
+                             keras.layers.Conv2D(2, 3, padding=padding, name="conv2"),
+                             keras.layers.MaxPooling2D(2, name="pool"),
+                             keras.layers.Conv2D(2, 5, name="conv3")])
+
+
+@pytest.mark.parametrize(("padding", "layer", "margin"),
+                         [("valid", "conv1", 1), ("valid", "conv2", 2), ("valid", "pool", 0),
+                          ("valid", "conv3", 0), ("same", "conv1", 0), ("same", "conv2", 0)])
+def test_heatmap_margin_centres_unit_0_on_its_receptive_field(padding, layer, margin):
+    model = _stem(padding)
+    assert plotting.heatmap_margin(model, layer) == margin
+    if margin:   # the map is the image less the field's overhang: (28 - h) / 2 on each side
+        h = model.get_layer(layer).output.shape[1]
+        assert margin == (28 - h) // 2
+
+
+def test_heatmap_margin_names_an_unknown_layer():
+    with pytest.raises(ValueError, match=r"unknown layer 'conv9'"):
+        plotting.heatmap_margin(_stem("valid"), "conv9")
+
+
+# -- show_learning_maps ----------------------------------------------------------------------
+
+
+def _learning_record(rng, epochs=4, classes=3, side=6):
+    maps = rng.random((2, epochs, classes, side, side)).astype(np.float32)
+    peaks = rng.uniform(0.1, 2.0, (2, epochs, classes)).astype(np.float32)
+    peaks[0, 1, 2] = 0.0          # an empty map
+    peaks[0, 2, 0] = 1e-8         # a faint one
+    peaks[1, 3, 1] = 1e-8         # faint, from the other score
+    return {"maps": maps, "map_max": peaks, "scores": ["sigmoid", "logit"]}
+
+
+def test_show_learning_maps_draws_each_epoch_and_class(rng):
+    record, images = _learning_record(rng), rng.random((3, 10, 10, 1))
+    axes = plotting.show_learning_maps(record, images, "sigmoid", [1, 2, 3], title="usual")
+    assert axes.shape == (3, 3)
+    for row, epoch in enumerate([1, 2, 3]):
+        for c in range(3):
+            want = plotting.heatmap_overlay(images[c], record["maps"][0, epoch - 1, c],
+                                            margin=2)     # (10 - 6) / 2
+            np.testing.assert_array_equal(_shown(axes[row, c]), want)
+    marks = {(row, c): [t.get_text() for t in axes[row, c].texts]
+             for row in range(3) for c in range(3)}
+    assert marks.pop((1, 2)) == ["empty"] and marks.pop((2, 0)) == ["faint"]
+    assert all(texts == [] for texts in marks.values())   # the others unmarked
+    assert [ax.get_title() for ax in axes[0]] == ["0", "1", "2"]
+    assert [ax.get_ylabel() for ax in axes[:, 0]] == ["epoch 1", "epoch 2", "epoch 3"]
+    assert axes[0, 0].figure._suptitle.get_text() == "usual"
+
+
+def test_show_learning_maps_reads_the_score_asked_for_into_given_axes(rng):
+    record, images = _learning_record(rng), rng.random((3, 6, 6))
+    fig, given = plt.subplots(1, 3)
+    axes = plotting.show_learning_maps(record, images, "logit", [4], faint=0.0, axes=given)
+    assert axes[0, 0] is given[0] and len(fig.axes) == 3
+    np.testing.assert_array_equal(_shown(given[1]),
+                                  plotting.heatmap_overlay(images[1], record["maps"][1, 3, 1]))
+    assert len(given[1].texts) == 0   # 1e-8 is above a faint of 0
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "match"),
+    [({"record": [1]}, TypeError, r"^record must be a dict \(zoo\.record"),
+     ({"record": {"maps": np.zeros((2, 1, 3, 6, 6))}}, ValueError,
+      r"^record lacks \['map_max', 'scores'\]"),
+     ({"score": "softmax"}, ValueError, r"^score must be one of \['sigmoid', 'logit'\]"),
+     ({"images": np.zeros((2, 8, 8))}, ValueError, r"^images must hold the 3 watched digits"),
+     ({"images": np.zeros((3, 4, 4))}, ValueError, r"^images \(4x4\) are smaller"),
+     ({"epochs": [5]}, ValueError, r"^epochs must be a non-empty list in 1\.\.4, got \[5\]"),
+     ({"epochs": []}, ValueError, r"^epochs must be a non-empty list"),
+     ({"epochs": [0]}, ValueError, r"^epochs\[0\] must be at least 1"),
+     ({"epochs": [1.0]}, TypeError, r"^epochs\[0\] must be an int"),
+     ({"faint": -1.0}, ValueError, r"^faint must be at least 0, got -1"),
+     ({"axes": np.empty((2, 3), object)}, ValueError,
+      r"^axes must hold 1 x 3 Axes \(epochs x classes\), got shape \(2, 3\)")],
+    ids=["record-list", "record-keys", "score", "images-count", "images-small", "epoch-late",
+         "epochs-empty", "epoch-0", "epoch-float", "faint", "axes"],
+)
+def test_show_learning_maps_rejects_bad_input(rng, change, error, match):
+    args = {"record": _learning_record(rng), "images": np.zeros((3, 8, 8)), "score": "sigmoid",
+            "epochs": [1], **change}
+    with pytest.raises(error, match=match):
+        plotting.show_learning_maps(**args)

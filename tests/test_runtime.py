@@ -1,6 +1,7 @@
 """Tests for cnnlab.runtime: one seed reproduces every source of randomness; TensorFlow
 starts without writing to standard error."""
 
+import logging
 import os
 import platform
 import random
@@ -48,6 +49,64 @@ def test_a_second_call_leaves_standard_error_alone(monkeypatch):
 
     monkeypatch.setattr(runtime, "os", _Untouchable())
     assert quiet_tensorflow() is None
+
+
+class _Kept(logging.Handler):
+    """Keeps the messages that reach it."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def tensorflow_messages():
+    """What reaches TensorFlow's logger from here on."""
+    logger, kept = logging.getLogger("tensorflow"), _Kept()
+    logger.addHandler(kept)
+    yield kept.messages
+    logger.removeHandler(kept)
+
+
+def _predict_with_several_models(count=8):
+    for _ in range(count):   # a new model each time, as snapshots or randomised copies are
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        model.predict(np.zeros((2, 3), np.float32), verbose=0)
+
+
+def _retracing(messages):
+    return [m for m in messages if "triggered tf.function retracing" in m]
+
+
+def test_the_retracing_warning_is_dropped_and_other_warnings_kept(tensorflow_messages):
+    from cnnlab import runtime
+
+    quiet_tensorflow()
+    quiet_tensorflow()          # a second call adds no second filter
+    logger = logging.getLogger("tensorflow")
+    assert logger.filters.count(runtime._NO_RETRACING_WARNING) == 1
+    logger.warning("%d out of the last %d calls to %s triggered tf.function retracing. "
+                   "Tracing is expensive.", 5, 5, "<function f at 0x1>")
+    logger.warning("something else went wrong")
+    assert tensorflow_messages == ["something else went wrong"]
+
+
+def test_predicting_with_several_models_warns_only_without_the_filter(tensorflow_messages):
+    from cnnlab import runtime
+
+    logger = logging.getLogger("tensorflow")
+    logger.removeFilter(runtime._NO_RETRACING_WARNING)
+    try:
+        _predict_with_several_models()
+        assert _retracing(tensorflow_messages), "what the filter is for no longer happens"
+    finally:
+        quiet_tensorflow()
+    tensorflow_messages.clear()
+    _predict_with_several_models()
+    assert _retracing(tensorflow_messages) == []
 
 
 # set_seed writes environment variables and switches on op determinism: each test
@@ -105,6 +164,7 @@ def test_set_seed_configures_determinism():
 
 @pytest.mark.parametrize("seed", [0, 2**32 - 1, np.int64(5), np.uint32(9)],
                          ids=["zero", "largest", "np-int64", "np-uint32"])
+@pytest.mark.usefixtures("restore_global_state")
 def test_set_seed_accepts_the_whole_range(seed):
     draw = set_seed(seed).integers(0, 2**31, 3)
     np.testing.assert_array_equal(np.random.default_rng(int(seed)).integers(0, 2**31, 3), draw)
@@ -114,8 +174,8 @@ def test_set_seed_accepts_the_whole_range(seed):
 @pytest.mark.parametrize(
     ("seed", "error", "match"),
     [
-        (-1, ValueError, r"seed must be in \[0, 2\*\*32\), got -1"),
-        (2**32, ValueError, r"seed must be in \[0, 2\*\*32\), got 4294967296"),
+        (-1, ValueError, r"^seed must be at least 0, got -1"),
+        (2**32, ValueError, r"^seed must be below 2\*\*32, got 4294967296"),
         (1.5, TypeError, r"seed must be an int, got float"),
         (True, TypeError, r"seed must be an int, got bool"),
         ("3", TypeError, r"seed must be an int, got str"),
@@ -123,6 +183,7 @@ def test_set_seed_accepts_the_whole_range(seed):
     ],
     ids=["negative", "too-large", "float", "bool", "str", "none"],
 )
+@pytest.mark.usefixtures("restore_global_state")   # PYTHONHASHSEED unset (make sets it)
 def test_set_seed_rejects_bad_input(seed, error, match):
     with pytest.raises(error, match=match):
         set_seed(seed)

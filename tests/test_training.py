@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from cnnlab import repro, training
+from cnnlab import runtime, training
 
 N_IMAGES = 200
 EPOCHS = 3
@@ -55,7 +55,7 @@ def trained():
     with pytest.MonkeyPatch.context() as mp:  # undoes set_seed's environment variables
         mp.delenv("PYTHONHASHSEED", raising=False)
         mp.delenv("TF_DETERMINISTIC_OPS", raising=False)
-        repro.set_seed(0)
+        runtime.set_seed(0)
         model = _tiny_model()
         start = time.perf_counter()
         run = training.train(model, images, labels, optimizer=keras.optimizers.Adam(1e-2),
@@ -140,7 +140,7 @@ def test_train_without_probe_or_validation(rng):
 
 def _history_after_seeded_training():
     images, labels = _problem(seed=2, n=96)
-    repro.set_seed(0)
+    runtime.set_seed(0)
     model = _tiny_model()
     run = training.train(model, images, labels, optimizer=keras.optimizers.Adam(1e-2),
                          epochs=2, batch_size=16, validation_split=0.25, probe=images[:3],
@@ -188,7 +188,8 @@ _IMAGES, _LABELS = _problem(seed=4, n=20)
         ({"validation_split": 1.0}, ValueError, r"^validation_split must be in \[0, 1\)"),
         ({"validation_split": -0.1}, ValueError, r"^validation_split must be in \[0, 1\)"),
         ({"validation_split": "0.2"}, TypeError, r"^validation_split must be a number"),
-        ({"validation_split": float("nan")}, ValueError, r"^validation_split must be in"),
+        ({"validation_split": float("nan")}, ValueError, r"^validation_split must be finite"),
+        ({"validation_split": True}, TypeError, r"^validation_split must be a number, got bool"),
         ({"optimizer": "adam"}, TypeError, r"^optimizer must be a keras Optimizer, got str"),
         ({"optimizer": None}, TypeError, r"^optimizer must be a keras Optimizer"),
         ({"probe": _IMAGES[0]}, ValueError, r"^probe must have shape \(N, H, W, C\)"),
@@ -212,7 +213,7 @@ _IMAGES, _LABELS = _problem(seed=4, n=20)
     ids=["images-uint8", "images-255", "images-negative", "images-3d", "images-empty",
          "labels-short", "labels-float", "labels-10", "labels-minus-1", "epochs-0",
          "epochs-float", "batch-0", "batch-bool", "split-1", "split-negative", "split-str",
-         "split-nan", "optimizer-str", "optimizer-none", "probe-3d", "probe-range",
+         "split-nan", "split-bool", "optimizer-str", "optimizer-none", "probe-3d", "probe-range",
          "probe-list", "per-epoch-0", "per-epoch-negative", "per-epoch-too-many",
          "per-epoch-above-split", "per-epoch-float", "per-epoch-bool", "per-epoch-str",
          "monitor-int", "monitor-str", "seed-negative", "seed-float", "seed-none"],
@@ -322,7 +323,7 @@ def test_monitor_is_called_after_every_epoch_with_the_model():
 
     def monitor(m):
         seen.append(m)
-        return {"epoch": len(seen), "kernel": m.get_weights()[0].copy()}
+        return {"epoch": len(seen), "kernel": m.layers[0].kernel.numpy().copy()}
 
     run = training.train(model, images, labels, optimizer=keras.optimizers.Adam(1e-2), epochs=3,
                          batch_size=16, keep_weights=True, monitor=monitor, verbose=0)
@@ -330,8 +331,9 @@ def test_monitor_is_called_after_every_epoch_with_the_model():
     assert isinstance(run.monitored, list)
     assert [item["epoch"] for item in run.monitored] == [1, 2, 3]
     for item, weights in zip(run.monitored, run.weights, strict=True):
-        np.testing.assert_array_equal(item["kernel"], weights[0])  # after that very epoch
-    np.testing.assert_array_equal(run.monitored[-1]["kernel"], model.get_weights()[0])
+        # after that very epoch
+        np.testing.assert_array_equal(item["kernel"], weights[f"{model.layers[0].name}/kernel"])
+    np.testing.assert_array_equal(run.monitored[-1]["kernel"], model.layers[0].kernel.numpy())
     assert not np.array_equal(run.monitored[0]["kernel"], run.monitored[-1]["kernel"])
 
 
@@ -496,9 +498,13 @@ def test_keep_weights_stores_a_copy_per_epoch():
     run = training.train(model, images, labels, optimizer=keras.optimizers.Adam(1e-2),
                          epochs=3, batch_size=16, keep_weights=True, verbose=0)
     assert len(run.weights) == 3
-    for got, want in zip(run.weights[-1], model.get_weights(), strict=True):
+    conv, dense = (layer.name for layer in model.layers if layer.weights)
+    keys = [f"{conv}/kernel", f"{conv}/bias", f"{dense}/kernel", f"{dense}/bias"]
+    assert [list(weights) for weights in run.weights] == [keys] * 3   # named, not numbered
+    for got, want in zip(run.weights[-1].values(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(got, want)           # the last snapshot is the end state
-    assert not np.array_equal(run.weights[0][0], run.weights[-1][0])   # they are copies
+    kernel = f"{conv}/kernel"
+    assert not np.array_equal(run.weights[0][kernel], run.weights[-1][kernel])   # copies
     plain = training.train(_tiny_model(), images, labels, optimizer=keras.optimizers.Adam(1e-2),
                            epochs=1, batch_size=16, verbose=0)
     assert plain.weights == []
@@ -535,14 +541,61 @@ def test_weight_snapshots_measure_each_kernel_against_its_last_epoch():
     assert kept["similarity_layers"] == ["conv", "out"]
     assert kept["similarity"].shape == (3, 2) and kept["similarity"].dtype == np.float32
     for e, weights in enumerate(run.weights):            # by hand, from keep_weights' copies
-        for j, k in enumerate([0, 2]):                      # the two kernels
-            a, b = weights[k].ravel(), run.weights[-1][k].ravel()
+        for j, key in enumerate(["conv/kernel", "out/kernel"]):
+            a, b = weights[key].ravel(), run.weights[-1][key].ravel()
             want = a @ b / (np.linalg.norm(a) * np.linalg.norm(b))
             assert kept["similarity"][e, j] == pytest.approx(want, abs=1e-6)
+    similarity, layers = training.kernel_similarity(run.weights)   # the same, from train's copies
+    np.testing.assert_array_equal(similarity, kept["similarity"])
+    assert layers == ["conv", "out"]
     assert not np.allclose(kept["similarity"][0], 1.0)   # the weights moved
     assert set(kept) == {"similarity", "similarity_layers", "conv/kernel", "conv/bias"}
     assert kept["conv/kernel"].shape == (3, 3, 3, 1, 2) and kept["conv/kernel"].dtype == np.float16
-    np.testing.assert_array_equal(kept["conv/kernel"][1], run.weights[1][0].astype(np.float16))
+    np.testing.assert_array_equal(kept["conv/kernel"][1],
+                                  run.weights[1]["conv/kernel"].astype(np.float16))
+
+
+@pytest.mark.parametrize("kind", ["sequential", "functional"])
+def test_weights_by_path_names_layer_and_variable_as_the_zoo_does(kind):
+    if kind == "sequential":   # variables made inside the model's name scope
+        model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, name="conv"),
+                                  keras.layers.Flatten(name="flat"),
+                                  keras.layers.Dense(3, name="out")], name="net")
+    else:                      # layers called before the model exists
+        inputs = keras.Input((6, 6, 1))
+        x = keras.layers.Flatten(name="flat")(keras.layers.Conv2D(2, 3, name="conv")(inputs))
+        model = keras.Model(inputs, keras.layers.Dense(3, name="out")(x), name="net")
+    got = training.weights_by_path(model)
+    assert list(got) == ["conv/kernel", "conv/bias", "out/kernel", "out/bias"]
+    for array, variable in zip(got.values(), model.weights, strict=True):
+        np.testing.assert_array_equal(array, variable.numpy())
+    got["conv/kernel"][...] = 7.0                                  # a copy, not a view
+    assert not np.any(model.get_layer("conv").kernel.numpy() == 7.0)
+
+
+def test_kernel_similarity_by_hand():
+    final = {"a/kernel": np.array([[1.0, 0.0]]), "a/bias": np.ones(2),
+             "b/kernel": np.array([2.0, 2.0, 0.0])}
+    first = {"a/kernel": np.array([[1.0, 1.0]]), "a/bias": np.zeros(2),
+             "b/kernel": np.array([-1.0, -1.0, 0.0])}
+    similarity, layers = training.kernel_similarity([first, final])
+    assert layers == ["a", "b"]                               # biases are not measured
+    assert similarity.dtype == np.float32
+    np.testing.assert_allclose(similarity, [[1 / np.sqrt(2), -1.0], [1.0, 1.0]], atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("snapshots", "match"),
+    [([], r"^snapshots is empty"),
+     ([{"a/bias": np.ones(2)}, {"a/kernel": np.ones(2)}],
+      r"^snapshots\[0\] lacks 'a/kernel' as the last snapshot has it, shape \(2,\)"),
+     ([{"a/kernel": np.ones(3)}, {"a/kernel": np.ones(2)}],
+      r"^snapshots\[0\] lacks 'a/kernel' as the last snapshot has it")],
+    ids=["empty", "missing", "reshaped"],
+)
+def test_kernel_similarity_rejects_bad_snapshots(snapshots, match):
+    with pytest.raises(ValueError, match=match):
+        training.kernel_similarity(snapshots)
 
 
 def test_weight_snapshots_refuse_unknown_layers_and_no_epochs():

@@ -2,6 +2,7 @@
 stored reference models measured on the real MNIST test digits (the book's promise)."""
 
 import math
+import pickle
 import time
 
 import keras
@@ -207,10 +208,12 @@ def test_loaded_model_reproduces_the_recorded_test_numbers(tiny_zoo):
 # -- evaluate against a hand computation --------------------------------------------------
 
 
-class _FixedModel:
-    """A stand-in whose predict() returns fixed probabilities."""
+class _FixedModel(keras.Model):
+    """A built model of MNIST's input shape whose predict() returns fixed probabilities."""
 
     def __init__(self, probabilities):
+        inputs = keras.Input(shape=(28, 28, 1))
+        super().__init__(inputs, keras.layers.Flatten()(inputs), name="fixed")
         self.probabilities = np.asarray(probabilities, dtype=np.float32)
         self.seen = None
 
@@ -333,18 +336,107 @@ def test_short_run_keeps_snapshots_and_similarities(mnist_test):
 # -- bad directories and files --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("function", [zoo.load, zoo.record], ids=["load", "record"])
-@pytest.mark.parametrize("directory", ["", 3, b"weights"], ids=["empty", "int", "bytes"])
-def test_a_bad_directory_is_refused(function, directory):
-    with pytest.raises(ValueError, match=r"^directory must be a non-empty path or None"):
-        function("gap_cnn", directory)
+def _pickled(path, kind, pwned):
+    """An .npz (or a bare pickle) at ``path`` whose pickle would create ``pwned`` if run."""
+
+    class Payload:
+        def __reduce__(self):
+            return open, (str(pwned), "w")
+
+    if kind == "object array":
+        np.savez(path, **{"conv1/kernel": np.array([Payload()], dtype=object)})
+    else:
+        path.write_bytes(pickle.dumps(Payload()))
 
 
-def test_a_pickled_weights_file_is_refused_with_its_own_words(tmp_path):
-    np.savez(tmp_path / "gap_cnn.weights.npz", a=np.array([object()], dtype=object))
-    with pytest.raises(ValueError, match=r"pickled Python objects; the zoo stores plain "
-                                         r"arrays only and never loads a pickle"):
-        zoo.load("gap_cnn", tmp_path)
+def _images(n=4, value=0.5, dtype=np.float32, shape=(28, 28, 1)):
+    return np.full((n, *shape), value, dtype=dtype)
+
+
+def _evaluate(model=None, images=None, labels=None, batch_size=128):
+    def call(tmp_path):
+        return zoo.evaluate(_FixedModel(np.full((4, 10), 0.1)) if model is None else model(),
+                            _images() if images is None else images,
+                            np.arange(4) if labels is None else labels, batch_size)
+    return call
+
+
+def _with_pickle(name, file, kind, **kwargs):
+    def call(tmp_path):
+        if file == "epochs":
+            np.savez(tmp_path / f"{name}.weights.npz", a=np.zeros(1))
+            (tmp_path / f"{name}.json").write_text("{}")
+        _pickled(tmp_path / f"{name}.{file}.npz", kind, tmp_path / "pwned")
+        return (zoo.record if file == "epochs" and not kwargs else zoo.load)(
+            name, tmp_path, **kwargs)
+    return call
+
+
+_NOT_UNIT = r"^images must have values in \[0, 1\], got \[{}, {}\]\.$"
+_PICKLE = (r"^\S+/{}\.{}\.npz holds pickled Python objects, which a recorded run never has; "
+           r"it is refused because loading a pickle can run code\. Re-create it with "
+           r"'make reproduce'\.$")
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [
+    (_evaluate(model=lambda: None), TypeError, r"^model must be a keras\.Model, got NoneType\.$"),
+    (_evaluate(model=lambda: "gap_cnn"), TypeError, r"^model must be a keras\.Model, got str "
+     r"\(load a recorded one with cnnlab\.zoo\.load\('gap_cnn'\)\)\.$"),
+    (_evaluate(model=lambda: keras.Sequential([keras.layers.Dense(10)], name="unbuilt")),
+     ValueError, r"^model 'unbuilt' has not been built"),
+    (_evaluate(images=_images(value=255, dtype=np.uint8)), TypeError,
+     r"^images must be a float array, got dtype uint8 \(pixels 0-255: divide by 255\)\.$"),
+    (_evaluate(images=_images(value=255.0)), ValueError, _NOT_UNIT.format(255, 255)),
+    (_evaluate(images=_images(value=-0.5)), ValueError, _NOT_UNIT.format(-0.5, -0.5)),
+    (_evaluate(images=_images(value=np.nan)), ValueError,
+     r"^images must be finite, got NaN or infinite values\.$"),
+    (_evaluate(images=_images(value=np.inf)), ValueError,
+     r"^images must be finite, got NaN or infinite values\.$"),
+    (_evaluate(images=_images(0), labels=np.arange(0)), ValueError,
+     r"^images is empty \(shape \(0, 28, 28, 1\)\)\.$"),
+    (_evaluate(images=_images(shape=(28, 28))), ValueError,
+     r"^images must have shape \(N, H, W, C\) \(4 axes\), got shape \(4, 28, 28\)\.$"),
+    (_evaluate(images=_images(shape=(32, 32, 1))), ValueError,
+     r"^images must have shape \(N, 28, 28, 1\) for model 'fixed', got \(4, 32, 32, 1\)\.$"),
+    (_evaluate(images=[[0.5]]), TypeError, r"^images must be a numpy array, got list\.$"),
+    (_evaluate(labels=np.arange(3)), ValueError,
+     r"^labels must have shape \(4,\), one per image, got \(3,\)\.$"),
+    (_evaluate(labels=np.arange(4.0)), TypeError, r"^labels must be integers, got dtype float64"),
+    (_evaluate(labels=np.arange(7, 11)), ValueError, r"^labels must be in 0\.\.9, got \[7, 10\]"),
+    (_evaluate(batch_size=0), ValueError, r"^batch_size must be at least 1, got 0\.$"),
+    (_evaluate(batch_size=1.5), TypeError, r"^batch_size must be an int, got float 1\.5\.$"),
+    *[(lambda tmp_path, f=f, d=d: f("gap_cnn", d), e, m)
+      for f in (zoo.load, zoo.record, _reproduce_quietly) for d, e, m in [
+          ("", ValueError, r"^directory must be a non-empty path or None, got ''\.$"),
+          (3, TypeError, r"^directory must be a path \(str or Path\) or None, got int 3\.$"),
+          (b"w", TypeError, r"^directory must be a path \(str or Path\) or None, got bytes b'w'")]],
+    *[(_with_pickle(name, file, kind, **kwargs), ValueError, _PICKLE.format(name, file))
+      for kind in ("object array", "bare pickle") for name, file, kwargs in [
+          ("gap_cnn", "weights", {}), ("gap_cnn", "epochs", {}),
+          ("keras_example_cnn_5_epochs", "epochs", {"epoch": 1})]],
+], ids=["model-none", "model-name", "model-unbuilt", "images-uint8", "images-0-255",
+        "images-negative", "images-nan", "images-inf", "images-empty", "images-3-axes",
+        "images-32x32", "images-list", "labels-short", "labels-float", "labels-10",
+        "batch-0", "batch-float",
+        *[f"{f}-directory-{d}" for f in ("load", "record", "reproduce")
+          for d in ("empty", "int", "bytes")],
+        *[f"{k}-{w}" for k in ("object-array", "bare-pickle")
+          for w in ("weights", "record-epochs", "load-epoch")]])
+def test_bad_input_is_refused_in_its_own_words(call, error, match, tmp_path, monkeypatch):
+    def no_download(*args, **kwargs):
+        raise AssertionError("bad input must be refused before loading MNIST")
+
+    monkeypatch.setattr(cnnlab.data, "load_mnist", no_download)
+    with pytest.raises(error, match=match):
+        call(tmp_path)
+    assert not (tmp_path / "pwned").exists(), "a pickle was run"
+
+
+def test_evaluate_refuses_before_predicting():
+    model = _FixedModel(np.full((4, 10), 0.1))
+    with pytest.raises(TypeError, match="divide by 255"):
+        zoo.evaluate(model, _images(value=255, dtype=np.uint8), np.arange(4))
+    assert model.seen is None
 
 
 def test_main_refuses_an_unknown_run_before_training(capsys, monkeypatch):

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnlab.features import _layer
-
 # What passes a ReLU on the way down: rule(signal going down, forward input of the ReLU).
 ReluRule = Callable[[object, object], object]
 
@@ -35,35 +33,6 @@ class _Stage:
     strides: tuple = (1, 1)
     padding: str = "VALID"
     pool_size: tuple = (2, 2)
-
-
-def conv_layer_names(model) -> list[str]:
-    """Names of the model's Conv2D layers, in order (for messages)."""
-    import keras
-
-    return [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-
-
-def resolve_conv(model, layer):
-    """The Conv2D layer named (or given) by ``layer``; ValueError listing the conv layers."""
-    import keras
-
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
-    found = _layer(model, layer)
-    try:
-        _ = model.inputs  # raises for a model built without keras.Input
-    except (AttributeError, ValueError) as error:
-        raise ValueError(
-            f"model {model.name!r} has no defined inputs: build it with keras.Input."
-        ) from error
-    # Conv1D/Conv3D, depthwise and transposed convolutions are not Conv2D subclasses in Keras 3.
-    if not isinstance(found, keras.layers.Conv2D):
-        raise ValueError(
-            f"layer must be a Conv2D layer, got {found.name!r} ({type(found).__name__}); the "
-            f"conv layers of model {model.name!r} are {conv_layer_names(model)}."
-        )
-    return found
 
 
 def _relu_kind(activation) -> str:
@@ -135,9 +104,7 @@ def build_stages(model, conv, method: str) -> list[_Stage]:
     """
     import keras
 
-    inputs = model.inputs  # resolve_conv has checked that there are some
-    if len(inputs) != 1:
-        raise ValueError(f"model must have one input, got {len(inputs)}.")
+    inputs = model.inputs  # check_layer has checked that there is one
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     end = layers.index(conv)
     if _relu_kind(conv.activation) == "linear" and end + 1 < len(layers) \

@@ -16,30 +16,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlab.checks import check_class_index, check_images
+from cnnlab.explain.class_score import check_arguments, classifier_head, layer_and_head_input
 
 
-def _cam_parts(model):
-    """The layer feeding the global pooling, and the dense layer after it.
+def cam_layer(model):
+    """The layer CAM explains: the one feeding the global average pooling.
 
-    Raises ValueError (with the reason and the way out) for other architectures.
+    Raises
+    ------
+    TypeError, ValueError
+        For a model that is not a keras model, or one that does not end in global
+        average pooling and one dense layer (the message says to use Grad-CAM).
     """
     import keras
 
+    head = classifier_head(model)
     layers = model.layers
-    if len(layers) < 3 or not isinstance(layers[-2], keras.layers.GlobalAveragePooling2D) \
-            or not isinstance(layers[-1], keras.layers.Dense):
+    if len(layers) < 3 or layers[-1] is not head \
+            or not isinstance(layers[-2], keras.layers.GlobalAveragePooling2D):
         names = [f"{layer.name} ({type(layer).__name__})" for layer in layers[-4:]]
         raise ValueError(
             f"CAM needs global average pooling right before the last (dense) layer, so that "
             f"each class score is a weighted mean of the last feature maps (eq. 6.2); model "
             f"{model.name!r} ends with {names}. Use Grad-CAM for such a model."
         )
-    return layers[-3], layers[-1]
+    return layers[-3]
 
 
 def class_activation_maps(model, images: np.ndarray,
-                          class_index: int | np.ndarray | None = None) -> np.ndarray:
+                          class_index: int | np.ndarray | None = None,
+                          batch_size: int = 128) -> np.ndarray:
     """Class activation maps M_c (eq. 6.3) of a global-average-pooling network.
 
     Parameters
@@ -50,6 +56,8 @@ def class_activation_maps(model, images: np.ndarray,
     images : ndarray, shape (N, H, W, C), float32 in [0, 1]
     class_index : int, ndarray of shape (N,), or None
         The class of each map; None gives the maps of every class.
+    batch_size : int, default 128
+        Images per forward pass.
 
     Returns
     -------
@@ -65,30 +73,31 @@ def class_activation_maps(model, images: np.ndarray,
         If the model does not end in global average pooling and one dense layer
         (use Grad-CAM), or for bad images or class indices.
     TypeError
-        For non-integer class indices or non-float images.
+        For a model that is not a keras model, non-integer class indices or
+        non-float images.
     """
     import keras
 
-    from cnnlab.features import feature_maps
-
-    last, dense = _cam_parts(model)
-    images = check_images(images, unit_range=True)
-    weights = keras.ops.convert_to_numpy(dense.kernel)               # (K_features, classes)
-    n_classes = weights.shape[1]
-    maps = feature_maps(model, [last], images)[last.name]            # (N, h, w, K_features)
-    all_classes = np.einsum("nxyk,kc->ncxy", maps, weights)           # eq. (6.3), every c
+    layer = cam_layer(model)
+    arguments = check_arguments(model, images, layer, 0 if class_index is None else class_index,
+                                kind="any")
+    maps, _ = layer_and_head_input(model, arguments, batch_size)     # (N, h, w, K_features)
+    weights = keras.ops.convert_to_numpy(arguments.head.kernel)      # (K_features, classes)
     if class_index is None:
-        return all_classes.astype(np.float32)
-    class_index = check_class_index(class_index, len(images), n_classes)
-    return all_classes[np.arange(len(images)), class_index].astype(np.float32)
+        return np.einsum("nxyk,kc->ncxy", maps, weights).astype(np.float32)  # (6.3), every c
+    # Only the requested class's column of weights per image: eq. (6.3) once, not K times.
+    n, height, width, channels = maps.shape
+    columns = weights.T[arguments.class_index][:, :, None]           # (N, K_features, 1)
+    flat = np.matmul(maps.reshape(n, height * width, channels), columns)
+    return flat.reshape(n, height, width).astype(np.float32)
 
 
-def class_scores(model, images: np.ndarray) -> np.ndarray:
+def class_scores(model, images: np.ndarray, batch_size: int = 128) -> np.ndarray:
     """The class scores S_c before softmax (eq. 6.2), from the maps: mean of M_c plus b_c.
 
     Parameters
     ----------
-    model, images
+    model, images, batch_size
         As :func:`class_activation_maps`.
 
     Returns
@@ -97,7 +106,8 @@ def class_scores(model, images: np.ndarray) -> np.ndarray:
     """
     import keras
 
-    _, dense = _cam_parts(model)
+    cam_layer(model)
+    dense = classifier_head(model)
     bias = (keras.ops.convert_to_numpy(dense.bias) if dense.use_bias
             else np.zeros(dense.units, dtype=np.float32))
-    return class_activation_maps(model, images).mean(axis=(2, 3)) + bias
+    return class_activation_maps(model, images, batch_size=batch_size).mean(axis=(2, 3)) + bias

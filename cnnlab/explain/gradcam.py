@@ -12,8 +12,10 @@ gradient vanishes once the output saturates (p -> 1) and the map is empty;
 differentiating the score *before* the softmax (its eq. 4, the logit) does
 not. ``score='logit'`` (the default) does that, ``score='softmax'`` the usual.
 
-The model is never changed: the logit is computed from the input of its last
-dense layer with that layer's own weights.
+Grad-CAM++ (Chattopadhay et al. 2018) changes only the weights alpha_k^c
+(its eq. 19): one more entry in :data:`CHANNEL_WEIGHTS`. The plumbing (checks,
+the classifier head, the score, one compiled tape) is
+:mod:`cnnlab.explain.class_score`'s. The model is never changed.
 """
 
 from __future__ import annotations
@@ -22,30 +24,87 @@ from typing import Literal
 
 import numpy as np
 
-from cnnlab.checks import check_class_index, check_images, check_int
+from cnnlab.explain.class_score import check_arguments, reduce_gradients
 
 
-def _parts(model, layer):
-    import keras
+def grad_cam_weights(maps, grads):
+    """Grad-CAM's weight of map k: the mean gradient over the positions, eq. (7.1).
 
-    from cnnlab.explain.backward import resolve_conv
+    alpha_k^c = 1/Z sum_{i,j} dy^c / dA^k_ij (Selvaraju et al. 2017, eq. 1).
 
-    picked = resolve_conv(model, layer)
-    last = model.layers[-1]
-    # A separate softmax layer may follow the classifier (Sakai & Takenaka's network).
-    if isinstance(last, keras.layers.Softmax) and len(model.layers) > 1:
-        last = model.layers[-2]
-    if not isinstance(last, keras.layers.Dense):
-        raise ValueError(f"the model's last layer must be a Dense layer (the classifier), "
-                         f"possibly followed by a Softmax layer; got {last.name!r} "
-                         f"({type(last).__name__}).")
-    return picked, last
+    Parameters
+    ----------
+    maps, grads : tf.Tensor, shape (N, h, w, K)
+        The feature maps A^k and dy^c/dA^k.
+
+    Returns
+    -------
+    tf.Tensor, shape (N, 1, 1, K)
+    """
+    import tensorflow as tf
+
+    return tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+
+
+def grad_cam_plus_plus_weights(maps, grads):
+    """Grad-CAM++'s weight of map k (Chattopadhay et al. 2018, eq. 19).
+
+    With the class score S^c passed through the exponential, Y^c = exp(S^c),
+    the second and third derivatives of Y^c in a network that is piecewise
+    linear above A are exp(S^c) times the second and third powers of
+    g = dS^c/dA (the paper's eqs. 17-18), and the pixel weights are
+
+        a_ij^kc = g_ij^2 / (2 g_ij^2 + sum_ab A^k_ab g_ij^3)            (19)
+        w_k^c   = sum_ij a_ij^kc relu(dY^c / dA^k_ij)                   (eq. 7)
+
+    with a_ij^kc = 0 where g_ij = 0 (the paper: "if ... = 0, a = 0"). The
+    factor exp(S^c) > 0 in dY^c/dA = exp(S^c) g is left out: it scales an
+    image's whole map by one positive number, which eq. (7.3) removes, and
+    it overflows float32 for scores above 88.
+
+    Parameters
+    ----------
+    maps, grads : tf.Tensor, shape (N, h, w, K)
+        The feature maps A^k and g = dS^c/dA^k.
+
+    Returns
+    -------
+    tf.Tensor, shape (N, 1, 1, K)
+    """
+    import tensorflow as tf
+
+    squared = tf.square(grads)
+    denominator = 2.0 * squared + tf.reduce_sum(maps, axis=(1, 2), keepdims=True) \
+        * squared * grads
+    alpha = tf.math.divide_no_nan(squared, denominator)
+    return tf.reduce_sum(alpha * tf.nn.relu(grads), axis=(1, 2), keepdims=True)
+
+
+# Grad-CAM's variants differ only in how they weight the maps: one function each.
+CHANNEL_WEIGHTS = {
+    "grad_cam": grad_cam_weights,
+    "grad_cam++": grad_cam_plus_plus_weights,
+}
+
+
+def _weighted_maps(weights):
+    """The reduction ``(A, dy/dA, y) -> ReLU(sum_k w_k A^k)`` for one weighting, eq. (7.2)."""
+    import tensorflow as tf
+
+    def reduce(maps, grads, scores):
+        return tf.nn.relu(tf.reduce_sum(weights(maps, grads) * maps, axis=-1))
+
+    return reduce
+
+
+# One reduction object per weighting: the compiled tape is cached by it.
+_REDUCTIONS = {name: _weighted_maps(weights) for name, weights in CHANNEL_WEIGHTS.items()}
 
 
 def grad_cam(model, images: np.ndarray, layer, class_index: int | np.ndarray,
              score: Literal["logit", "softmax", "sigmoid"] = "logit",
-             batch_size: int = 128) -> np.ndarray:
-    """Grad-CAM heatmaps, eqs. (7.1)-(7.2), batched.
+             batch_size: int = 128, weighting: str = "grad_cam") -> np.ndarray:
+    """Grad-CAM heatmaps, eqs. (7.1)-(7.2), batched and compiled.
 
     Parameters
     ----------
@@ -64,8 +123,10 @@ def grad_cam(model, images: np.ndarray, layer, class_index: int | np.ndarray,
         the logit (the usual way on Sakai & Takenaka's network, whose output
         units have a sigmoid before a softmax layer).
     batch_size : int, default 128
-        Images per tape: the tape holds every layer's activations for its
-        batch, so memory grows with the batch, not with N.
+        Images per tape: memory grows with the batch, not with N.
+    weighting : str, default 'grad_cam'
+        A key of :data:`CHANNEL_WEIGHTS`: 'grad_cam' (eq. 7.1) or 'grad_cam++'
+        (Chattopadhay et al. 2018, eq. 19).
 
     Returns
     -------
@@ -77,41 +138,32 @@ def grad_cam(model, images: np.ndarray, layer, class_index: int | np.ndarray,
     ------
     ValueError
         For an unknown or non-convolution layer, a model not ending in a Dense
-        layer, an unknown score, class indices out of range, or bad images.
+        layer, an unknown score or weighting, class indices out of range, or
+        bad images (shape, NaN, outside [0, 1]).
     TypeError
-        For non-integer class indices or non-float images.
+        For a model that is not a keras model, non-integer class indices or
+        non-float images.
     """
-    import keras
-    import tensorflow as tf
+    if weighting not in CHANNEL_WEIGHTS:
+        raise ValueError(f"weighting must be one of {sorted(CHANNEL_WEIGHTS)}, got "
+                         f"{weighting!r}.")
+    arguments = check_arguments(model, images, layer, class_index, kind="conv")
+    if arguments.layer is None:
+        raise TypeError("layer must be a Conv2D layer's name or the layer, got None.")
+    return reduce_gradients(model, arguments, _REDUCTIONS[weighting], score, batch_size)
 
-    picked, last = _parts(model, layer)
-    if score not in ("logit", "softmax", "sigmoid"):
-        raise ValueError(f"score must be 'logit', 'softmax' or 'sigmoid', got {score!r}.")
-    images = check_images(images, unit_range=True)
-    n_classes = last.units
-    class_index = check_class_index(class_index, len(images), n_classes)
-    batch_size = check_int("batch_size", batch_size, 1)
 
-    # One sub-model gives the feature maps and the input of the last dense layer;
-    # the logit is that input times the layer's kernel plus its bias.
-    probe = keras.Model(model.inputs, [picked.output, last.input])
-    kernel = tf.convert_to_tensor(keras.ops.convert_to_numpy(last.kernel))
-    bias = tf.convert_to_tensor(keras.ops.convert_to_numpy(last.bias) if last.use_bias
-                                else np.zeros(n_classes, np.float32))
-    heatmaps = []
-    for start in range(0, len(images), batch_size):
-        x = tf.convert_to_tensor(images[start:start + batch_size])
-        with tf.GradientTape() as tape:
-            maps, hidden = probe(x, training=False)
-            logits = tf.matmul(hidden, kernel) + bias
-            outputs = {"logit": logits, "softmax": tf.nn.softmax(logits),
-                       "sigmoid": tf.sigmoid(logits)}[score]
-            picked_scores = tf.gather(outputs, class_index[start:start + batch_size], axis=1,
-                                      batch_dims=1)
-        grads = tape.gradient(picked_scores, maps)                          # dy^c / dA^k_ij
-        alpha = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)           # eq. (7.1)
-        heatmaps.append(tf.nn.relu(tf.reduce_sum(alpha * maps, axis=-1)).numpy())  # (7.2)
-    return np.concatenate(heatmaps).astype(np.float32)
+def grad_cam_plus_plus(model, images: np.ndarray, layer, class_index: int | np.ndarray,
+                       score: Literal["logit", "softmax", "sigmoid"] = "logit",
+                       batch_size: int = 128) -> np.ndarray:
+    """Grad-CAM++ heatmaps (Chattopadhay et al. 2018, eq. 19): :func:`grad_cam` with
+    ``weighting='grad_cam++'``.
+
+    Parameters, Returns and Raises as :func:`grad_cam`; the maps are the
+    paper's divided by exp(S^c), a positive factor per image (see
+    :func:`grad_cam_plus_plus_weights`).
+    """
+    return grad_cam(model, images, layer, class_index, score, batch_size, "grad_cam++")
 
 
 def normalize_heatmaps(heatmaps: np.ndarray) -> np.ndarray:

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, replace
-from numbers import Real
 
 import numpy as np
 
-from cnnlab.checks import check_images, check_int, check_labels
-from cnnlab.features import _layer
+from cnnlab.checks import check_int, check_number
+from cnnlab.explain.class_score import check_arguments
 
 # Upper bound on one chunk of occluded copies plus their feature maps, in bytes:
 # Keras batches inside predict, but the copies and the maps of one chunk live in
@@ -123,40 +122,17 @@ def _probe(model, layer):
 
 
 def _check_args(model, images, class_index, patch, stride, value, layer, batch_size):
-    import keras
-
-    images = check_images(images, unit_range=True)
-    expected = tuple(model.inputs[0].shape[1:])
-    if len(expected) != 3 or any(e is not None and e != g for e, g in
-                                  zip(expected, images.shape[1:], strict=True)):
-        raise ValueError(f"images must have shape (N, {', '.join(map(str, expected))}) for "
-                         f"model {model.name!r}, got {images.shape}.")
-    height, width = images.shape[1:3]
+    # The class-score front end checks the model, the images, the layer and class_index.
+    arguments = check_arguments(model, images, layer, class_index, kind="conv")
+    height, width = arguments.images.shape[1:3]
     patch = check_int("patch", patch, 1)
     stride = check_int("stride", stride, 1)
     if patch > min(height, width):
         raise ValueError(f"patch ({patch}) is larger than the image ({height} x {width}).")
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"value must be a number in [0, 1], got {type(value).__name__} "
-                        f"{value!r}.")
-    if not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"value (the patch's gray level) must be in [0, 1], got {value}.")
-    num_classes = int(model.outputs[0].shape[-1])
-    if np.ndim(class_index) == 0:
-        index = check_int("class_index", class_index, 0)
-        if index >= num_classes:
-            raise ValueError(f"class_index must be in 0..{num_classes - 1}, got {index}.")
-        class_index = np.full(len(images), index, dtype=np.int64)
-    else:
-        class_index = check_labels(class_index, len(images), "class_index", num_classes)
-    if layer is not None:
-        layer = _layer(model, layer)
-        if not isinstance(layer, keras.layers.Conv2D):
-            raise ValueError(f"layer must be a Conv2D layer (its feature maps are measured), "
-                             f"got {layer.name!r} ({type(layer).__name__}).")
+    value = check_number("value (the patch's gray level)", value, 0.0, 1.0)
     batch_size = check_int("batch_size", batch_size, 1)
-    return (images.astype(np.float32, copy=False), class_index, patch, stride, float(value),
-            layer, batch_size)
+    return (arguments.images, arguments.class_index, patch, stride, value, arguments.layer,
+            batch_size)
 
 
 def _setup(model, *args):
@@ -205,7 +181,7 @@ def _finish(base, probability, activation):
                    else activation.astype(np.float32))
 
 
-def occlusion(model, images: np.ndarray, class_index: int | np.ndarray, patch: int = 7,
+def occlusion(model, images: np.ndarray, class_index: int | np.ndarray, *, patch: int = 7,
               stride: int = 2, value: float = 0.5, layer=None,
               batch_size: int = 256) -> OcclusionResult:
     """Occlusion sensitivity maps, batched (Zeiler & Fergus 2014, section 4.2).
@@ -273,8 +249,8 @@ def occlusion(model, images: np.ndarray, class_index: int | np.ndarray, patch: i
     return _finish(base, probability, activation)
 
 
-def occlusion_loop(model, images: np.ndarray, class_index: int | np.ndarray, patch: int = 7,
-                   stride: int = 2, value: float = 0.5, layer=None,
+def occlusion_loop(model, images: np.ndarray, class_index: int | np.ndarray, *,
+                   patch: int = 7, stride: int = 2, value: float = 0.5, layer=None,
                    batch_size: int = 256) -> OcclusionResult:
     """Occlusion sensitivity maps, one patch position at a time (reference version).
 

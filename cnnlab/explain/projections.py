@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnlab.checks import check_images, check_int
+from cnnlab.checks import check_int, check_layer, check_model_images
 from cnnlab.explain import backward
 
 
@@ -87,7 +87,7 @@ def _check_unit(unit, height: int, width: int, layer_name: str):
 
 def _prepare(model, images, layer, channel, unit, batch_size, method):
     """Check every argument; return the stages and the checked values."""
-    conv = backward.resolve_conv(model, layer)
+    conv = check_layer(model, layer, "conv")
     channel = check_int("channel", channel, 0)
     if channel >= conv.filters:
         raise ValueError(
@@ -96,13 +96,7 @@ def _prepare(model, images, layer, channel, unit, batch_size, method):
         )
     height, width = conv.output.shape[1:3]
     unit = _check_unit(unit, height, width, conv.name)
-    images = check_images(images, unit_range=True)
-    expected = tuple(model.input_shape[1:])
-    if images.shape[1:] != expected:
-        raise ValueError(
-            f"images must have shape (N, {', '.join(map(str, expected))}) for model "
-            f"{model.name!r}, got {images.shape}."
-        )
+    images = check_model_images(model, images)
     batch_size = check_int("batch_size", batch_size, 1)
     stages = backward.build_stages(model, conv, method)
     return stages, images, channel, unit, batch_size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -10,10 +11,16 @@ from matplotlib.patches import Rectangle
 
 from cnnlab import reference
 from cnnlab.explorers.base import Control, Explorer
-from cnnlab.explorers.digits import check_digits, digit_control
+from cnnlab.explorers.digits import check_digits, check_min_size, digit_control
 from cnnlab.plotting import show_image
 
 CUSTOM = "custom (type below)"
+
+# A number as typed: ASCII digits, an optional sign, point and exponent (Python's own
+# float() would also read "1_0" as 10 and other scripts' digits); nan and inf are read,
+# then refused as not finite.
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|[+-]?(?:nan|inf|infinity)",
+                     re.ASCII | re.IGNORECASE)
 
 
 def parse_kernel(text: str) -> np.ndarray:
@@ -37,11 +44,11 @@ def parse_kernel(text: str) -> np.ndarray:
     """
     if not isinstance(text, str):
         raise TypeError(f"kernel text must be a string, got {type(text).__name__}.")
-    rows = [r for r in text.replace("\n", ";").split(";") if r.strip()]
-    try:
-        values = [[float(v) for v in r.replace(",", " ").split()] for r in rows]
-    except ValueError:
-        raise ValueError(f"kernel entries must be numbers, got {text!r}.") from None
+    rows = [r.replace(",", " ").split() for r in text.replace("\n", ";").split(";")
+            if r.strip()]
+    if not all(_NUMBER.fullmatch(v) for r in rows for v in r):
+        raise ValueError(f"kernel entries must be numbers, got {text!r}.")
+    values = [[float(v) for v in r] for r in rows]
     if len(values) != 3 or any(len(r) != 3 for r in values):
         raise ValueError(
             f"a kernel needs 3 rows of 3 numbers, like '0 1 0; 1 -4 1; 0 1 0'; got {text!r}."
@@ -59,11 +66,12 @@ def convolution_explorer(images: np.ndarray, labels: np.ndarray,
 
     Parameters
     ----------
-    images : ndarray, shape (N, H, W, 1), float32 in [0, 1]
+    images : ndarray, shape (N, H, W, 1), float in [0, 1], H and W at least 3
         The digits to choose from (the test set).
-    labels : ndarray, shape (N,), int
+    labels : ndarray, shape (N,), int in 0..9
     static_digits : sequence of int
-        Indices offered on the static site; live, every index can be chosen.
+        Indices offered on the static site (at least one); live, every index
+        can be chosen.
 
     Returns
     -------
@@ -73,11 +81,14 @@ def convolution_explorer(images: np.ndarray, labels: np.ndarray,
 
     Raises
     ------
-    ValueError
-        If ``images`` is not (N, H, W, 1), ``labels`` does not match, or a static
-        index is out of range.
+    TypeError, ValueError
+        When called, before any picture is drawn: for images that are not a
+        float array of shape (N, H, W, 1) with finite values in [0, 1] and at
+        least 3x3 pixels, labels that are not N ints in 0..9, or static digits
+        that are not a non-empty sequence of indices into ``images``.
     """
-    labels = check_digits(images, labels, static_digits)
+    images, labels = check_digits(images, labels, static_digits)
+    check_min_size(images, 3, "3x3 kernels")
     kernels = reference.classic_kernels()
     names = ["edge", "sobel x", "sobel y", "blur", "gaussian blur", "sharpen", "identity"]
 

@@ -7,13 +7,14 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cnnlab.checks import check_layers
 from cnnlab.explorers.base import Control, Explorer
-from cnnlab.explorers.digits import check_digits, digit_control
+from cnnlab.explorers.digits import check_digits, check_indices, digit_control
 from cnnlab.plotting import show_image
 
 
 def feature_map_explorer(model, images: np.ndarray, labels: np.ndarray,
-                         layers: Sequence[str] = ("conv1", "conv2", "pool"),
+                         layers: Sequence = ("conv1", "conv2", "pool"),
                          static_digits: Sequence[int] = (0, 3, 11, 1),
                          static_channels: Sequence[int] = tuple(range(8))) -> Explorer:
     """Chapter 4's explorer: a digit, a layer and a channel; the feature map beside the input.
@@ -22,12 +23,15 @@ def feature_map_explorer(model, images: np.ndarray, labels: np.ndarray,
     ----------
     model : keras.Model
         A trained model with the named layers.
-    images, labels
-        As :func:`pooling_explorer`.
-    layers : sequence of str
-        Layers offered (convolution or pooling outputs).
+    images : ndarray, shape (N, H, W, 1), float in [0, 1]
+        Of the model's input shape.
+    labels
+        As :func:`cnnlab.explorers.pooling_explorer`.
+    layers : sequence of str or keras layers
+        Layers offered: Conv2D or pooling layers (those with feature maps).
     static_digits, static_channels : sequence of int
-        Positions offered on the static site; live, every digit and every
+        Positions offered on the static site (at least one each; every static
+        channel must exist in every layer offered); live, every digit and every
         channel of the layer can be chosen.
 
     Returns
@@ -36,13 +40,20 @@ def feature_map_explorer(model, images: np.ndarray, labels: np.ndarray,
 
     Raises
     ------
-    ValueError
-        For bad images, labels or static indices, or an unknown layer.
+    TypeError, ValueError
+        When called: for a model that is not a built keras model, bad images
+        (see :func:`cnnlab.checks.check_model_images`), labels or static
+        digits, layers that are not a list of the model's Conv2D or pooling
+        layers, or a static channel that a layer does not have.
     """
-    from cnnlab.features import _layer, feature_maps
+    from cnnlab.features import feature_maps
 
-    labels = check_digits(images, labels, static_digits)
-    widths = {name: int(_layer(model, name).output.shape[-1]) for name in layers}
+    images, labels = check_digits(images, labels, static_digits, model=model)
+    picked = check_layers(model, layers, "spatial")
+    widths = {found.name: int(found.output.shape[-1]) for found in picked}
+    fewest = min(widths, key=widths.get)
+    check_indices("static_channels", static_channels, widths[fewest],
+                  f"channels in layer {fewest!r}")
     most = max(widths.values())
 
     def render(digit, layer, channel):
@@ -61,7 +72,7 @@ def feature_map_explorer(model, images: np.ndarray, labels: np.ndarray,
     return Explorer(
         render,
         [digit_control(static_digits, images.shape[0]),
-         Control("layer", list(layers)),
+         Control("layer", [found.name for found in picked]),
          Control("channel", list(static_channels), live=range(most))],
         title="Feature maps of the trained network",
     )

@@ -7,16 +7,18 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cnnlab.checks import check_images, check_int, check_layers, check_number
 from cnnlab.explorers.base import Control, Explorer
-from cnnlab.explorers.digits import check_digits, digit_control
+from cnnlab.explorers.digits import check_classifier, check_digits, digit_control
 from cnnlab.plotting import show_heatmap, show_image
 
-CLASSES = list(range(10))
+# What learning_explorer reads from zoo.record("sakai2019_learning").
+RECORD_KEYS = ("maps", "map_max", "sigmoid")
 
 
 def _top3(probabilities: np.ndarray) -> str:
     top = np.argsort(probabilities)[::-1][:3]
-    return ", ".join(f"{c}: {probabilities[c]:.2f}" for c in top)
+    return ", ".join(f"{index}: {probabilities[index]:.2f}" for index in top)
 
 
 def _margin(model, layer: str) -> int:
@@ -56,10 +58,11 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
     ----------
     model : keras.Model
         A global-average-pooling network (:func:`cnnlab.models.gap_cnn`).
-    images : ndarray, shape (N, 28, 28, 1)
-    labels : ndarray, shape (N,)
+    images : ndarray, shape (N, 28, 28, 1), float in [0, 1]
+        Of the model's input shape.
+    labels : ndarray, shape (N,), int in 0..num_classes-1
     static_digits : sequence of int
-        The digits offered on the site (all ten classes each).
+        The digits offered on the site (every class each), at least one.
 
     Returns
     -------
@@ -67,13 +70,22 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
         Three panels: the digit with the top-3 predictions, the overlay of the
         chosen class's map (MathWorks' CAMshow), and the raw map M_c with its
         values, whose mean plus the class bias is the class score.
+
+    Raises
+    ------
+    TypeError, ValueError
+        When called: for a model that is not a built classifier or does not
+        end in global average pooling and a Dense layer, bad images (see
+        :func:`cnnlab.checks.check_model_images`), labels or static digits.
     """
     import ipywidgets as widgets
 
     from cnnlab.explain.cam import class_activation_maps
 
+    num_classes = check_classifier(model)
+    images, labels = check_digits(images, labels, static_digits, model=model,
+                                  num_classes=num_classes)
     class_activation_maps(model, images[:1])  # refuse a non-GAP model now, not at a slide
-    labels = check_digits(images, labels, static_digits)
 
     def render(digit, class_index, upload=()):
         own = _uploaded_digit(upload)
@@ -81,13 +93,13 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
                                                       f"(label {labels[digit]})")
         batch = image[None].astype(np.float32)
         p = model.predict(batch, verbose=0)[0]
-        cam = class_activation_maps(model, batch, class_index)[0]
+        heatmap = class_activation_maps(model, batch, class_index)[0]
         fig, axes = plt.subplots(1, 3, figsize=(9, 3.6))
         show_image(image, ax=axes[0], vmin=0, vmax=1, title=f"{name}\ntop 3: {_top3(p)}")
-        show_heatmap(image, cam, ax=axes[1],
+        show_heatmap(image, heatmap, ax=axes[1],
                      title=f"CAM of class {class_index} (p = {p[class_index]:.2f})")
-        show_image(cam, ax=axes[2], cmap="RdBu_r", vmin=-np.abs(cam).max(),
-                   vmax=np.abs(cam).max(), colorbar=True, title=f"M_{class_index} (raw)")
+        show_image(heatmap, ax=axes[2], cmap="RdBu_r", vmin=-np.abs(heatmap).max(),
+                   vmax=np.abs(heatmap).max(), colorbar=True, title=f"M_{class_index} (raw)")
         fig.tight_layout()
         return fig
 
@@ -96,14 +108,15 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
     return Explorer(
         render,
         [digit_control(static_digits, images.shape[0]),
-         Control("class_index", CLASSES, label="class")],
+         Control("class_index", list(range(num_classes)), label="class")],
         title="Class activation maps: where is the evidence for each class?",
         live_extra={"upload": upload}, static_extra={"upload": ()},
     )
 
 
-def gradcam_explorer(model, images: np.ndarray, labels: np.ndarray, layers: Sequence[str],
-                     static_digits: Sequence[int] = (0, 1, 2, 3)) -> Explorer:
+def gradcam_explorer(model, images: np.ndarray, labels: np.ndarray, layers: Sequence,
+                     static_digits: Sequence[int] = (0, 1, 2, 3),
+                     weighting: str = "grad_cam") -> Explorer:
     """A layer, a digit and a class: Grad-CAM from the logit and from the softmax (eq. 7.4).
 
     Parameters
@@ -112,8 +125,11 @@ def gradcam_explorer(model, images: np.ndarray, labels: np.ndarray, layers: Sequ
         A classifier whose last layer is Dense (softmax).
     images, labels, static_digits
         As :func:`cam_explorer`.
-    layers : sequence of str
-        The convolution layers offered.
+    layers : sequence of str or keras Conv2D layers
+        The convolution layers offered (a list, even for one layer).
+    weighting : str, default 'grad_cam'
+        Any key of :data:`cnnlab.explain.gradcam.CHANNEL_WEIGHTS`, e.g.
+        'grad_cam++': a variant added there is offered here too.
 
     Returns
     -------
@@ -123,16 +139,23 @@ def gradcam_explorer(model, images: np.ndarray, labels: np.ndarray, layers: Sequ
 
     Raises
     ------
-    ValueError
-        For an unknown or non-convolution layer, or bad images, labels or
-        static digits.
+    TypeError, ValueError
+        When called: for a model that is not a built classifier ending in a
+        Dense layer, bad images (see :func:`cnnlab.checks.check_model_images`),
+        labels or static digits, or layers that are not a list of the model's
+        Conv2D layers, or an unknown weighting.
     """
-    from cnnlab.explain.gradcam import grad_cam
+    from cnnlab.explain.gradcam import CHANNEL_WEIGHTS, grad_cam
 
-    labels = check_digits(images, labels, static_digits)
-    layers = [str(name) for name in layers]
-    for name in layers:  # an unknown layer fails here, with grad_cam's own message
-        grad_cam(model, images[:1], name, 0)
+    if weighting not in CHANNEL_WEIGHTS:
+        raise ValueError(f"weighting must be one of {sorted(CHANNEL_WEIGHTS)}, got "
+                         f"{weighting!r}.")
+    num_classes = check_classifier(model)
+    images, labels = check_digits(images, labels, static_digits, model=model,
+                                  num_classes=num_classes)
+    layers = [found.name for found in check_layers(model, layers, "conv")]
+    for name in layers:  # a model grad_cam cannot explain fails here, with its own message
+        grad_cam(model, images[:1], name, 0, weighting=weighting)
     margins = {name: _margin(model, name) for name in layers}
 
     def render(layer, digit, class_index):
@@ -142,18 +165,21 @@ def gradcam_explorer(model, images: np.ndarray, labels: np.ndarray, layers: Sequ
         show_image(batch[0], ax=axes[0], vmin=0, vmax=1,
                    title=f"test digit {digit} (label {labels[digit]})\ntop 3: {_top3(p)}")
         for ax, score in zip(axes[1:], ("logit", "softmax"), strict=True):
-            heat = grad_cam(model, batch, layer, class_index, score=score)[0]
-            show_heatmap(batch[0], heat, ax=ax, margin=margins[layer],
+            heatmap = grad_cam(model, batch, layer, class_index, score=score,
+                               weighting=weighting)[0]
+            show_heatmap(batch[0], heatmap, ax=ax, margin=margins[layer],
                          title=f"{layer}, class {class_index}, from the {score}\n"
-                               f"max {heat.max():.2g}" + (" (empty)" if heat.max() == 0 else ""))
+                               f"max {heatmap.max():.2g}"
+                               + (" (empty)" if heatmap.max() == 0 else ""))
         fig.tight_layout()
         return fig
 
     return Explorer(
         render,
         [Control("layer", layers), digit_control(static_digits, images.shape[0]),
-         Control("class_index", CLASSES, label="class")],
-        title="Grad-CAM on any convolution layer",
+         Control("class_index", list(range(num_classes)), label="class")],
+        title=("Grad-CAM" if weighting == "grad_cam" else weighting)
+        + " on any convolution layer",
     )
 
 
@@ -165,12 +191,13 @@ def learning_explorer(record: dict, images: np.ndarray,
     Parameters
     ----------
     record : dict
-        ``zoo.record("sakai2019_learning")``.
-    images : ndarray, shape (10, 28, 28, 1)
+        ``zoo.record("sakai2019_learning")``: its 'maps' (2, E, K, h, w),
+        'map_max' (2, E, K) and 'sigmoid' (E, K, K) are read.
+    images : ndarray, shape (K, H, W, 1), float in [0, 1]
         The watched digits, one per class (``x_test[record['digits']]``).
     static_epochs : sequence of int
-        The epochs offered on the site (every epoch live); those beyond the
-        record are dropped.
+        The epochs offered on the site (every epoch live), from 1 on; those
+        beyond the record are dropped.
     faint : float, default 1e-6
         A map whose raw peak is at most this is marked FAINT (EMPTY at 0);
         see :func:`cnnlab.learning_process.empty_maps`.
@@ -184,23 +211,34 @@ def learning_explorer(record: dict, images: np.ndarray,
 
     Raises
     ------
-    ValueError
-        If ``images`` are not the record's watched digits.
+    TypeError, ValueError
+        When called: for a record that is not such a dict, images that are not
+        the record's watched digits (a float array of shape (K, H, W, 1) in
+        [0, 1]), static epochs that are not ints from 1 on, or a negative faint.
     """
     from cnnlab.learning_process import empty_maps
 
-    maps, peaks, scores = record["maps"], record["map_max"], record["sigmoid"]
-    epochs = maps.shape[1]
-    if not isinstance(images, np.ndarray) or images.ndim != 4:
-        raise ValueError(f"images must be an array of shape (N, H, W, 1), got "
-                         f"{getattr(images, 'shape', type(images).__name__)}.")
-    if images.shape[0] != maps.shape[2]:
-        raise ValueError(f"images must hold the {maps.shape[2]} watched digits, got "
-                         f"{images.shape[0]}.")
+    heatmaps, peaks, scores = _check_record(record)
+    epochs, num_classes = heatmaps.shape[1:3]
+    images = check_images(images, unit_range=True)
+    if images.shape[0] != num_classes or images.shape[-1] != 1:
+        raise ValueError(f"images must hold the {num_classes} watched digits, got "
+                         f"{images.shape[0]} of shape {images.shape[1:]}: one gray digit "
+                         f"per class, shape ({num_classes}, H, W, 1).")
+    if images.shape[1] < heatmaps.shape[3] or images.shape[2] < heatmaps.shape[4]:
+        raise ValueError(f"images ({images.shape[1]}x{images.shape[2]}) are smaller than "
+                         f"the record's maps ({heatmaps.shape[3]}x{heatmaps.shape[4]}).")
+    if isinstance(static_epochs, (str, bytes)) or not isinstance(static_epochs,
+                                                                  (Sequence, np.ndarray)):
+        raise TypeError(f"static_epochs must be a sequence of ints, got "
+                        f"{type(static_epochs).__name__} {static_epochs!r}.")
+    for k, epoch in enumerate(static_epochs):
+        check_int(f"static_epochs[{k}]", epoch, 1)
+    faint = check_number("faint", faint, 0)
     static = [e for e in static_epochs if 1 <= e <= epochs] or [epochs]
     weak = empty_maps(peaks, faint)
     # Maps of stride-1 'valid' convolutions sit (H - h) / 2 pixels in from each edge.
-    margin = (images.shape[1] - maps.shape[3]) // 2
+    margin = (images.shape[1] - heatmaps.shape[3]) // 2
 
     def render(epoch, class_index):
         e = epoch - 1
@@ -213,7 +251,7 @@ def learning_explorer(record: dict, images: np.ndarray,
                                            strict=True)):
             peak = peaks[k, e, class_index]
             mark = "EMPTY" if peak == 0 else "FAINT, " if weak[k, e, class_index] else ""
-            show_heatmap(images[class_index], maps[k, e, class_index], ax=ax, margin=margin,
+            show_heatmap(images[class_index], heatmaps[k, e, class_index], ax=ax, margin=margin,
                          title=f"from the {name}\n" + (mark if peak == 0
                                                        else f"{mark}max {peak:.2g}"))
         fig.tight_layout()
@@ -222,6 +260,29 @@ def learning_explorer(record: dict, images: np.ndarray,
     return Explorer(
         render,
         [Control("epoch", static, live=range(1, epochs + 1)),
-         Control("class_index", CLASSES, label="class")],
+         Control("class_index", list(range(num_classes)), label="class")],
         title="Grad-CAM epoch by epoch: the usual way and eq. 7.4",
     )
+
+
+def _check_record(record) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The maps, their peaks and the sigmoid scores of a learning record, checked."""
+    if not isinstance(record, dict):
+        raise TypeError(f"record must be a dict (zoo.record('sakai2019_learning')), got "
+                        f"{type(record).__name__}.")
+    missing = [key for key in RECORD_KEYS if key not in record]
+    if missing:
+        raise ValueError(f"record lacks {missing}: pass zoo.record('sakai2019_learning').")
+    heatmaps, peaks, scores = (np.asarray(record[key]) for key in RECORD_KEYS)
+    for key, array in zip(RECORD_KEYS, (heatmaps, peaks, scores), strict=True):
+        if array.dtype.kind not in "fiu":
+            raise TypeError(f"record[{key!r}] must be numbers, got dtype {array.dtype}.")
+    if heatmaps.ndim != 5 or heatmaps.shape[0] != 2 or 0 in heatmaps.shape:
+        raise ValueError(f"record['maps'] must have shape (2, epochs, classes, h, w), got "
+                         f"{heatmaps.shape}.")
+    _, epochs, num_classes = heatmaps.shape[:3]
+    if peaks.shape != heatmaps.shape[:3] or scores.shape != (epochs, num_classes, num_classes):
+        raise ValueError(f"record['map_max'] must have shape {heatmaps.shape[:3]} and "
+                         f"record['sigmoid'] shape {(epochs, num_classes, num_classes)}, got "
+                         f"{peaks.shape} and {scores.shape}.")
+    return heatmaps, peaks, scores

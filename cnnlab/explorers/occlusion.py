@@ -7,24 +7,28 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cnnlab.checks import check_layer
 from cnnlab.explorers.base import Control, Explorer
-from cnnlab.explorers.digits import check_digits, digit_control
+from cnnlab.explorers.digits import check_classifier, check_digits, check_min_size, digit_control
 from cnnlab.plotting import show_image
 
 
-def occlusion_explorer(model, images: np.ndarray, labels: np.ndarray, layer: str = "conv2",
+def occlusion_explorer(model, images: np.ndarray, labels: np.ndarray, layer="conv2",
                        static_digits: Sequence[int] = (0, 1, 2, 3)) -> Explorer:
     """A digit, a patch size and a stride; the occlusion maps of the true class.
 
     Parameters
     ----------
     model : keras.Model
-        A trained classifier with a convolution layer named ``layer``.
-    images, labels
-        As :func:`cnnlab.explorers.pooling_explorer`.
-    layer : str, default 'conv2'
+        A trained classifier (one output of shape (N, num_classes)) with a
+        convolution layer named ``layer``.
+    images : ndarray, shape (N, H, W, 1), float in [0, 1]
+        Of the model's input shape, H and W at least 9 (the largest static patch).
+    labels : ndarray, shape (N,), int in 0..num_classes-1
+    layer : str or keras Conv2D layer, default 'conv2'
         Whose strongest feature map is also recorded.
     static_digits : sequence of int
+        Indices offered on the static site (at least one).
 
     Returns
     -------
@@ -32,10 +36,22 @@ def occlusion_explorer(model, images: np.ndarray, labels: np.ndarray, layer: str
         Three panels: the digit, the probability of its class with the patch
         centred on each pixel (averaged over the patch positions covering it),
         and the total activation of the layer's strongest feature map.
+
+    Raises
+    ------
+    TypeError, ValueError
+        When called: for a model that is not a built classifier, bad images
+        (see :func:`cnnlab.checks.check_model_images`), labels or static
+        digits, or a layer that is not one of the model's Conv2D layers.
     """
     from cnnlab.explain.occlusion import occlusion, upsample
 
-    labels = check_digits(images, labels, static_digits)
+    num_classes = check_classifier(model)
+    images, labels = check_digits(images, labels, static_digits, model=model,
+                                  num_classes=num_classes)
+    layer = check_layer(model, layer, "conv").name
+    patches = [5, 7, 9]
+    check_min_size(images, max(patches), f"the {max(patches)}x{max(patches)} patch")
 
     def render(digit, patch, stride):
         result = occlusion(model, images[digit:digit + 1], labels[digit:digit + 1],
@@ -58,7 +74,7 @@ def occlusion_explorer(model, images: np.ndarray, labels: np.ndarray, layer: str
     return Explorer(
         render,
         [digit_control(static_digits, images.shape[0]),
-         Control("patch", [5, 7, 9], label="patch (px)", live=list(range(3, 15))),
+         Control("patch", patches, label="patch (px)", live=list(range(3, 15))),
          Control("stride", [1, 2, 3], live=[1, 2, 3, 4])],
         title="Occlusion: hide part of a digit",
     )

@@ -8,8 +8,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from cnnlab import reference
+from cnnlab.checks import check_layer
 from cnnlab.explorers.base import Control, Explorer
-from cnnlab.explorers.digits import check_digits, digit_control
+from cnnlab.explorers.digits import check_digits, check_min_size, digit_control
 from cnnlab.plotting import show_image
 
 
@@ -19,10 +20,11 @@ def pooling_explorer(images: np.ndarray, labels: np.ndarray,
 
     Parameters
     ----------
-    images : ndarray, shape (N, H, W, 1), float32 in [0, 1]
-    labels : ndarray, shape (N,), int
+    images : ndarray, shape (N, H, W, 1), float in [0, 1], H and W at least 3
+    labels : ndarray, shape (N,), int in 0..9
     static_digits : sequence of int
-        Indices offered on the static site; live, every index can be chosen.
+        Indices offered on the static site (at least one); live, every index
+        can be chosen.
 
     Returns
     -------
@@ -31,10 +33,12 @@ def pooling_explorer(images: np.ndarray, labels: np.ndarray,
 
     Raises
     ------
-    ValueError
-        As :func:`convolution_explorer`.
+    TypeError, ValueError
+        When called: as :func:`cnnlab.explorers.convolution_explorer` (images
+        of at least 3x3 pixels, the largest static window).
     """
-    labels = check_digits(images, labels, static_digits)
+    images, labels = check_digits(images, labels, static_digits)
+    check_min_size(images, 3, "the 3x3 window")
 
     def render(digit, window, stride):
         x = images[digit:digit + 1]
@@ -59,7 +63,7 @@ def pooling_explorer(images: np.ndarray, labels: np.ndarray,
     )
 
 
-def shift_explorer(model, images: np.ndarray, labels: np.ndarray, layer: str = "conv2",
+def shift_explorer(model, images: np.ndarray, labels: np.ndarray, layer="conv2",
                    static_digits: Sequence[int] = (0, 1, 2, 3)) -> Explorer:
     """Chapter 2's shift experiment for one digit: a conv layer's map before and
     after shifting the digit, without and with pooling after the layer.
@@ -68,9 +72,11 @@ def shift_explorer(model, images: np.ndarray, labels: np.ndarray, layer: str = "
     ----------
     model : keras.Model
         A trained model with a convolution layer named ``layer``.
-    images, labels, static_digits
+    images : ndarray, shape (N, H, W, 1), float in [0, 1]
+        Of the model's input shape.
+    labels, static_digits
         As :func:`pooling_explorer`.
-    layer : str, default 'conv2'
+    layer : str or keras Conv2D layer, default 'conv2'
 
     Returns
     -------
@@ -79,10 +85,18 @@ def shift_explorer(model, images: np.ndarray, labels: np.ndarray, layer: str = "
         Rows: the layer's channel that stands out most from its background, then
         the pooled map; columns: the
         original digit, the shifted digit, their difference, with the relative change.
+
+    Raises
+    ------
+    TypeError, ValueError
+        When called: for a model that is not a built keras model, images or
+        labels as :func:`pooling_explorer` (and of the model's input shape),
+        a layer that is not one of the model's Conv2D layers, or bad static digits.
     """
     from cnnlab.features import feature_maps, relative_change, shift_images
 
-    labels = check_digits(images, labels, static_digits)
+    images, labels = check_digits(images, labels, static_digits, model=model)
+    layer = check_layer(model, layer, "conv").name
     pools = {"max 2x2": reference.max_pool2d, "average 2x2": reference.avg_pool2d}
 
     def render(digit, shift, pooling):

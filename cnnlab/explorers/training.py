@@ -7,8 +7,9 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cnnlab.checks import check_labels
 from cnnlab.explorers.base import Control, Explorer
-from cnnlab.explorers.digits import check_digits, digit_control
+from cnnlab.explorers.digits import check_classifier, check_digits, digit_control
 from cnnlab.plotting import show_image
 
 
@@ -19,19 +20,30 @@ def probability_explorer(model, images: np.ndarray, labels: np.ndarray,
     Parameters
     ----------
     model : keras.Model
-        Outputs softmax probabilities (N, 10).
-    images, labels, static_digits
-        As :func:`pooling_explorer`.
+        Outputs softmax probabilities (N, num_classes).
+    images : ndarray, shape (N, H, W, 1), float in [0, 1]
+        Of the model's input shape.
+    labels : ndarray, shape (N,), int in 0..num_classes-1
+    static_digits : sequence of int
+        Indices offered on the static site (at least one).
 
     Returns
     -------
     Explorer
         The digit beside a bar chart of its ten probabilities (true class green,
         a wrong prediction red).
+
+    Raises
+    ------
+    TypeError, ValueError
+        When called: for a model that is not a built classifier, bad images
+        (see :func:`cnnlab.checks.check_model_images`), labels or static digits.
     """
     from cnnlab.plotting import show_probabilities
 
-    labels = check_digits(images, labels, static_digits)
+    num_classes = check_classifier(model)
+    images, labels = check_digits(images, labels, static_digits, model=model,
+                                  num_classes=num_classes)
 
     def render(digit):
         p = model.predict(images[digit:digit + 1], verbose=0)[0]
@@ -56,13 +68,13 @@ def epoch_explorer(predicted: np.ndarray, confidence: np.ndarray, images: np.nda
 
     Parameters
     ----------
-    predicted : ndarray, shape (E, P), int
+    predicted : ndarray, shape (E, P), int in 0..9
         The class predicted for each of P digits after each of E epochs (as
-        :func:`cnnlab.zoo.record` stores it).
-    confidence : ndarray, shape (E, P), float
+        :func:`cnnlab.zoo.record` stores it), E at least 1.
+    confidence : ndarray, shape (E, P), float in [0, 1]
         The probability of that class.
-    images : ndarray, shape (P, H, W, 1)
-    labels : ndarray, shape (P,)
+    images : ndarray, shape (P, H, W, 1), float in [0, 1]
+    labels : ndarray, shape (P,), int in 0..9
 
     Returns
     -------
@@ -72,9 +84,12 @@ def epoch_explorer(predicted: np.ndarray, confidence: np.ndarray, images: np.nda
 
     Raises
     ------
-    ValueError
-        If the shapes do not match.
+    TypeError, ValueError
+        When called: for images or labels as :func:`pooling_explorer`, shapes
+        that do not match, no epoch, predictions that are not ints in 0..9, or
+        confidences that are not numbers in [0, 1].
     """
+    images, labels = check_digits(images, labels)
     predicted, confidence = np.asarray(predicted), np.asarray(confidence)
     if predicted.ndim != 2 or predicted.shape != confidence.shape \
             or predicted.shape[1] != len(images):
@@ -82,7 +97,15 @@ def epoch_explorer(predicted: np.ndarray, confidence: np.ndarray, images: np.nda
             f"predicted and confidence must both have shape (epochs, {len(images)}), got "
             f"{predicted.shape} and {confidence.shape}."
         )
-    labels = check_digits(images, labels, ())
+    if predicted.shape[0] == 0:
+        raise ValueError("predicted and confidence hold no epoch (shape "
+                         f"{predicted.shape}).")
+    check_labels(predicted.ravel(), predicted.size, "predicted")
+    if confidence.dtype.kind not in "fiu":
+        raise TypeError(f"confidence must be numbers, got dtype {confidence.dtype}.")
+    if not np.all(np.isfinite(confidence)) or confidence.min() < 0 or confidence.max() > 1:
+        raise ValueError(f"confidence must be probabilities in [0, 1], got values in "
+                         f"[{confidence.min():g}, {confidence.max():g}].")
     ncols = 8
     nrows = -(-images.shape[0] // ncols)
 

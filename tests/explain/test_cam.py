@@ -7,19 +7,6 @@ import pytest
 from cnnlab.explain.cam import class_activation_maps, class_scores
 
 
-@pytest.fixture(scope="module")
-def gap_model():
-    keras.utils.set_random_seed(3)
-    return keras.Sequential([
-        keras.Input((12, 12, 1)),
-        keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv1"),
-        keras.layers.MaxPooling2D(2, name="pool"),
-        keras.layers.Conv2D(5, 3, padding="same", activation="relu", name="conv2"),
-        keras.layers.GlobalAveragePooling2D(name="gap"),
-        keras.layers.Dense(3, activation="softmax", name="predictions"),
-    ], name="tiny_gap")
-
-
 @pytest.fixture
 def images(rng):
     return rng.random((6, 12, 12, 1), dtype=np.float32)
@@ -67,20 +54,14 @@ def test_a_model_without_global_pooling_is_refused_with_the_reason(images):
         class_activation_maps(keras_example_cnn(), np.zeros((1, 28, 28, 1), np.float32))
 
 
-@pytest.mark.parametrize(
-    ("class_index", "imgs", "error", "match"),
-    [
-        (3, None, ValueError, r"class_index must be in 0..2"),
-        (-1, None, ValueError, r"class_index must be at least 0"),
-        (np.array([0, 1]), None, ValueError, r"class_index must be an int or have shape \(6,\)"),
-        (np.zeros(6), None, TypeError, r"class_index must be integers"),
-        (0, np.full((2, 12, 12, 1), np.nan, np.float32), ValueError, r"images contain NaN"),
-        (0, np.zeros((2, 12, 12)), ValueError, r"images must have shape"),
-    ],
-)
-def test_bad_input(gap_model, images, class_index, imgs, error, match):
-    with pytest.raises(error, match=match):
-        class_activation_maps(gap_model, images if imgs is None else imgs, class_index)
+# The refusals every class-score method shares are in test_contract.py.
+
+
+def test_class_index_none_is_every_class_and_needs_no_index(gap_model, images):
+    every = class_activation_maps(gap_model, images)
+    for c in range(3):
+        np.testing.assert_allclose(every[:, c], class_activation_maps(gap_model, images, c),
+                                   rtol=1e-5, atol=1e-6)
 
 
 def test_trained_gap_cnn_identity_on_mnist():

@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from cnnlab import zoo
+from cnnlab.checks import check_layer
 from cnnlab.data import load_mnist
 from cnnlab.explain import backward
 from cnnlab.explain.projections import (
@@ -270,7 +271,8 @@ def test_the_model_is_unchanged(trained, digits, call):
     ("kwargs", "error", "match"),
     [
         ({"layer": "nope"}, ValueError, r"unknown layer 'nope'"),
-        ({"layer": 3}, TypeError, r"layer must be a name or a keras layer"),
+        ({"layer": 3}, TypeError, 
+         r"layer must be a layer name \(str\) or a keras layer, got int 3"),
         ({"layer": "pool"}, ValueError,
          r"layer must be a Conv2D layer, got 'pool' \(MaxPooling2D\).*\['conv1', 'conv2'\]"),
         ({"layer": "dense1"}, ValueError,
@@ -287,7 +289,7 @@ def test_the_model_is_unchanged(trained, digits, call):
         ({"unit": (1,)}, TypeError, r"unit must be 'max', None or a \(row, col\) pair"),
         ({"unit": (1.5, 2)}, TypeError, r"unit must be 'max', None or a \(row, col\) pair"),
         ({"images": np.full((2, 28, 28, 1), np.nan, np.float32)}, ValueError,
-         r"images contain NaN"),
+         r"images must be finite, got NaN"),
         ({"images": np.zeros((2, 28, 28), np.float32)}, ValueError,
          r"images must have shape \(N, H, W, C\)"),
         ({"images": np.zeros((2, 14, 14, 1), np.float32)}, ValueError,
@@ -318,7 +320,7 @@ def test_bad_rule_and_model(trained, digits):
     with pytest.raises(TypeError, match=r"model must be a keras.Model, got str"):
         deconvnet("model", digits, "conv1", 0)
     unbuilt = keras.Sequential([keras.layers.Conv2D(2, 3, name="conv")], name="unbuilt")
-    with pytest.raises(ValueError, match=r"model 'unbuilt' has no defined inputs"):
+    with pytest.raises(ValueError, match=r"model 'unbuilt' has not been built"):
         deconvnet(unbuilt, digits, "conv", 0)
 
 
@@ -348,7 +350,7 @@ def test_unsupported_layers_below_the_chosen_layer(middle, match):
 
 def test_the_explicit_forward_pass_is_the_models(separate):
     images = _images((3, 13, 13, 2))
-    conv = backward.resolve_conv(separate, "conv_b")
+    conv = check_layer(separate, "conv_b", "conv")
     top, _ = backward.forward(backward.build_stages(separate, conv, "test"), images)
     np.testing.assert_allclose(top, feature_maps(separate, ["relu_b"], images)["relu_b"],
                                atol=1e-5)

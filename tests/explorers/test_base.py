@@ -1,4 +1,5 @@
-"""Tests for cnnlab.explorers.base: controls, static frames and HTML, the live widget, the site script."""
+"""Tests for cnnlab.explorers.base: controls, static frames and HTML, the live widget, the
+site script."""
 
 import base64
 import html
@@ -13,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from cnnlab import widgets
+from cnnlab.explorers import base
 from cnnlab.explorers.base import MAX_FRAMES, Control, Explorer, figure_to_png
 
 NUMBERS = [1, 2, 3]
@@ -99,8 +100,8 @@ def test_figure_to_png_is_deterministic_and_closes_the_figure():
     assert b"Software" not in png
     # 1.0 x 0.5 inches: the IHDR chunk holds width and height in pixels.
     width, height = (int.from_bytes(png[k:k + 4], "big") for k in (16, 20))
-    assert width == widgets.STATIC_DPI
-    assert abs(height - widgets.STATIC_DPI / 2) <= 1
+    assert width == base.STATIC_DPI
+    assert abs(height - base.STATIC_DPI / 2) <= 1
     big = figure_to_png(_render(1, "a"), dpi=128)
     assert int.from_bytes(big[16:20], "big") == 128
 
@@ -226,7 +227,7 @@ def test_to_html_controls_and_initial_frame(explorer):
 
     initial = base64.b64decode(_img_src(page))
     assert initial == figure_to_png(_render(n=2, word="b"))
-    assert widgets._STATIC_JS in page
+    assert base._STATIC_JS in page
 
 
 def test_to_html_payload_matches_frames(explorer):
@@ -247,7 +248,7 @@ def test_to_html_formats_float_slider_labels():
 
 
 def test_repr_mimebundle_outside_a_kernel(explorer):
-    assert not widgets._in_kernel()
+    assert not base._in_kernel()
     bundle = explorer._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html"}
     assert VIEW_KEY not in bundle
@@ -256,7 +257,7 @@ def test_repr_mimebundle_outside_a_kernel(explorer):
 
 
 def test_repr_mimebundle_in_a_kernel_adds_the_view(explorer, monkeypatch):
-    monkeypatch.setattr(widgets, "_in_kernel", lambda: True)
+    monkeypatch.setattr(base, "_in_kernel", lambda: True)
     bundle = explorer._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html", VIEW_KEY}
     assert bundle["text/plain"].startswith("Explorer(")
@@ -267,7 +268,7 @@ def test_combo_position_is_row_major():
     for sizes in [(4,), (3, 2), (2, 3, 4), (1, 5, 1, 2)]:
         for positions in np.ndindex(*sizes):
             expected = int(np.ravel_multi_index(positions, sizes))
-            assert widgets._combo_position(list(positions), list(sizes)) == expected
+            assert base._combo_position(list(positions), list(sizes)) == expected
 
 
 _NODE_HARNESS = r"""

@@ -1,4 +1,7 @@
-"""Tests for cnnlab.explorers: typed kernels and what chapter 1's explorer draws."""
+"""Tests for cnnlab.explorers: what each chapter's explorer draws and offers.
+
+Bad arguments are in test_explorer_inputs.py; the tiny models in conftest.py.
+"""
 
 import ipywidgets
 import matplotlib.pyplot as plt
@@ -7,17 +10,10 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from cnnlab import reference, viewers
+from cnnlab import explorers, reference
 from cnnlab.explorers import CUSTOM, convolution_explorer, parse_kernel
 
 KERNEL_NAMES = ["edge", "sobel x", "sobel y", "blur", "gaussian blur", "sharpen", "identity"]
-
-
-@pytest.fixture
-def digits(rng):
-    images = rng.random((6, 28, 28, 1), dtype=np.float32)
-    labels = rng.integers(0, 10, 6)
-    return images, labels
 
 
 @pytest.fixture
@@ -49,32 +45,6 @@ def test_parse_kernel_keeps_row_order():
                                   np.arange(1, 10, dtype=np.float32).reshape(3, 3))
     np.testing.assert_allclose(parse_kernel("0.5 -0.25 0; 0 0 0; 0 0 1e-3")[[0, 0, 2], [0, 1, 2]],
                                [0.5, -0.25, 1e-3], rtol=1e-6)
-
-
-@pytest.mark.parametrize(
-    ("text", "error", "match"),
-    [
-        ([[0, 1, 0], [1, -4, 1], [0, 1, 0]], TypeError, r"kernel text must be a string, got list"),
-        (None, TypeError, r"kernel text must be a string"),
-        (b"0 1 0; 1 -4 1; 0 1 0", TypeError, r"kernel text must be a string"),
-        ("0 1 0; 1 -4 1", ValueError, r"a kernel needs 3 rows of 3 numbers"),
-        ("", ValueError, r"a kernel needs 3 rows of 3 numbers"),
-        ("0 1; 1 -4 1; 0 1 0", ValueError, r"a kernel needs 3 rows of 3 numbers"),
-        ("0 1 0 0; 1 -4 1; 0 1 0", ValueError, r"a kernel needs 3 rows of 3 numbers"),
-        ("0 1 0; 1 -4 1; 0 1 0; 0 0 0", ValueError, r"a kernel needs 3 rows of 3 numbers"),
-        ("0 a 0; 1 -4 1; 0 1 0", ValueError, r"kernel entries must be numbers"),
-        ("0 1 0; 1 nan 1; 0 1 0", ValueError, r"kernel entries must be finite"),
-        ("nan nan nan; nan nan nan; nan nan nan", ValueError, r"kernel entries must be finite"),
-        ("0 1 0; 1 inf 1; 0 1 0", ValueError, r"kernel entries must be finite"),
-        pytest.param("0 1 0; 1 1e39 1; 0 1 0", ValueError, r"kernel entries must be finite",
-                     marks=pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")),
-    ],
-    ids=["list", "none", "bytes", "two-rows", "empty", "short-row", "long-row", "four-rows",
-         "letter", "nan", "all-nan", "inf", "float32-overflow"],
-)
-def test_parse_kernel_rejects_bad_input(text, error, match):
-    with pytest.raises(error, match=match):
-        parse_kernel(text)
 
 
 # -- convolution_explorer -----------------------------------------------------------------
@@ -205,32 +175,12 @@ def test_live_widget_offers_custom_kernel_and_reports_bad_text(explorer):
     assert bytes(image.value) == good
 
 
-@pytest.mark.parametrize(
-    ("images", "labels", "static", "match"),
-    [
-        (np.zeros((6, 28, 28)), np.zeros(6), (0,), r"images must be an array of shape"),
-        (np.zeros((6, 28, 28, 3)), np.zeros(6), (0,), r"images must be an array of shape"),
-        (np.zeros((6, 28, 28, 1)).tolist(), np.zeros(6), (0,),
-         r"images must be an array of shape \(N, H, W, 1\), got list"),
-        (np.zeros((6, 28, 28, 1)), np.zeros(5), (0,), r"labels must have shape \(6,\)"),
-        (np.zeros((6, 28, 28, 1)), np.zeros((6, 1)), (0,), r"labels must have shape \(6,\)"),
-        (np.zeros((6, 28, 28, 1)), np.zeros(6), (0, 6), r"static_digits \[6\] out of range"),
-        (np.zeros((6, 28, 28, 1)), np.zeros(6), (-1, 2), r"static_digits \[-1\] out of range"),
-    ],
-    ids=["images-3d", "images-rgb", "images-list", "labels-short", "labels-2d",
-         "static-too-large", "static-negative"],
-)
-def test_convolution_explorer_rejects_bad_input(images, labels, static, match):
-    with pytest.raises(ValueError, match=match):
-        viewers.convolution_explorer(images, labels, static_digits=static)
-
-
 # -- chapter 2 and 3 explorers -------------------------------------------------------------
 
 
 def test_pooling_explorer_panels_are_the_reference_pools(digits):
     images, labels = digits
-    explorer = viewers.pooling_explorer(images, labels, static_digits=(0, 1))
+    explorer = explorers.pooling_explorer(images, labels, static_digits=(0, 1))
     assert [c.name for c in explorer.controls] == ["digit", "window", "stride"]
     fig = explorer.render(digit=1, window=3, stride=2)
     np.testing.assert_allclose(_panel(fig, 1), reference.max_pool2d(images[1:2], 3, 2)[0, ..., 0])
@@ -239,27 +189,13 @@ def test_pooling_explorer_panels_are_the_reference_pools(digits):
     plt.close(fig)
 
 
-@pytest.fixture(scope="module")
-def tiny_model():
-    import keras
-
-    keras.utils.set_random_seed(0)
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(4, 3, activation="relu", name="conv1"),
-        keras.layers.Conv2D(4, 3, activation="relu", name="conv2"),
-        keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(10, activation="softmax", name="predictions"),
-    ])
-
-
-def test_shift_explorer_measures_the_change_it_shows(digits, tiny_model):
+def test_shift_explorer_measures_the_change_it_shows(digits, gap_model):
     from cnnlab.features import feature_maps, relative_change, shift_images
 
     images, labels = digits
-    explorer = viewers.shift_explorer(tiny_model, images, labels, static_digits=(0,))
+    explorer = explorers.shift_explorer(gap_model, images, labels, static_digits=(0,))
     fig = explorer.render(digit=0, shift=2, pooling="max 2x2")
-    maps = feature_maps(tiny_model, ["conv2"], np.concatenate(
+    maps = feature_maps(gap_model, ["conv2"], np.concatenate(
         [images[:1], shift_images(images[:1], dx=2)]))["conv2"]
     channel = int((maps[0].max(axis=(0, 1)) - np.median(maps[0], axis=(0, 1))).argmax())
     np.testing.assert_allclose(_panel(fig, 2), maps[1, ..., channel], atol=1e-6)
@@ -270,11 +206,11 @@ def test_shift_explorer_measures_the_change_it_shows(digits, tiny_model):
     assert zero.axes[3].get_title() == "difference: 0.00"
 
 
-def test_probability_explorer_shows_the_models_prediction(digits, tiny_model):
+def test_probability_explorer_shows_the_models_prediction(digits, gap_model):
     images, labels = digits
-    explorer = viewers.probability_explorer(tiny_model, images, labels, static_digits=(2,))
+    explorer = explorers.probability_explorer(gap_model, images, labels, static_digits=(2,))
     fig = explorer.render(digit=2)
-    p = tiny_model.predict(images[2:3], verbose=0)[0]
+    p = gap_model.predict(images[2:3], verbose=0)[0]
     np.testing.assert_allclose([b.get_height() for b in fig.axes[1].patches], p, rtol=1e-5)
     assert f"predicted {p.argmax()}" in fig.axes[1].get_title()
 
@@ -283,7 +219,7 @@ def test_epoch_explorer_titles_follow_the_record(digits):
     images, labels = digits
     predicted = np.array([labels, (labels + 1) % 10])            # right, then all wrong
     confidence = np.array([np.full(6, 0.5), np.full(6, 0.25)])
-    explorer = viewers.epoch_explorer(predicted, confidence, images, labels)
+    explorer = explorers.epoch_explorer(predicted, confidence, images, labels)
     assert explorer.controls[0].values == (1, 2)
     first = explorer.render(epoch=1)
     assert "0 of 6 wrong" in first._suptitle.get_text()
@@ -293,57 +229,37 @@ def test_epoch_explorer_titles_follow_the_record(digits):
     assert second.axes[0].get_title() == f"{(labels[0] + 1) % 10}: 0.25"
 
 
-@pytest.mark.parametrize(
-    ("make", "match"),
-    [
-        (lambda im, lb: viewers.pooling_explorer(im[..., 0], lb), r"images must be an array"),
-        (lambda im, lb: viewers.pooling_explorer(im, lb[:3]), r"labels must have shape"),
-        (lambda im, lb: viewers.pooling_explorer(im, lb, static_digits=(9,)), r"out of range"),
-        (lambda im, lb: viewers.epoch_explorer(np.zeros((2, 5)), np.zeros((2, 5)), im, lb),
-         r"predicted and confidence must both have shape"),
-        (lambda im, lb: viewers.epoch_explorer(np.zeros((2, 6)), np.zeros((3, 6)), im, lb),
-         r"predicted and confidence must both have shape"),
-    ],
-)
-def test_chapter_2_3_explorers_reject_bad_input(digits, make, match):
-    with pytest.raises(ValueError, match=match):
-        make(*digits)
-
-
-def test_feature_map_explorer_shows_the_layer_output(digits, tiny_model):
+def test_feature_map_explorer_shows_the_layer_output(digits, gap_model):
     from cnnlab.features import feature_maps
 
     images, labels = digits
-    explorer = viewers.feature_map_explorer(tiny_model, images, labels, layers=("conv1", "conv2"),
+    explorer = explorers.feature_map_explorer(gap_model, images, labels, layers=("conv1", "conv2"),
                                             static_digits=(0, 1), static_channels=(0, 3))
     assert [c.name for c in explorer.controls] == ["digit", "layer", "channel"]
     assert explorer.controls[2].live == (0, 1, 2, 3)       # the widest layer's channels
     fig = explorer.render(digit=1, layer="conv2", channel=3)
-    want = feature_maps(tiny_model, ["conv2"], images[1:2])["conv2"][0, ..., 3]
+    want = feature_maps(gap_model, ["conv2"], images[1:2])["conv2"][0, ..., 3]
     np.testing.assert_allclose(_panel(fig, 1), want, atol=1e-6)
     assert "24x24" in fig.axes[1].get_title()
 
 
-def test_feature_map_explorer_rejects_a_missing_channel_and_layer(digits, tiny_model):
+def test_feature_map_explorer_refuses_a_missing_channel_live(digits, gap_model):
     images, labels = digits
-    explorer = viewers.feature_map_explorer(tiny_model, images, labels, layers=("conv1",),
+    explorer = explorers.feature_map_explorer(gap_model, images, labels, layers=("conv1",),
                                             static_digits=(0,), static_channels=(0,))
     with pytest.raises(ValueError, match=r"conv1 has 4 channels \(0..3\); channel 7"):
         explorer.render(digit=0, layer="conv1", channel=7)
-    with pytest.raises(ValueError, match="unknown layer 'nope'"):
-        viewers.feature_map_explorer(tiny_model, images, labels, layers=("nope",),
-                                     static_digits=(0,))
 
 
-def test_occlusion_explorer_draws_the_occlusion_maps(digits, tiny_model):
+def test_occlusion_explorer_draws_the_occlusion_maps(digits, gap_model):
     from cnnlab.explain.occlusion import occlusion, upsample
 
     images, labels = digits
-    explorer = viewers.occlusion_explorer(tiny_model, images, labels, layer="conv2",
+    explorer = explorers.occlusion_explorer(gap_model, images, labels, layer="conv2",
                                           static_digits=(0,))
     assert [c.name for c in explorer.controls] == ["digit", "patch", "stride"]
     fig = explorer.render(digit=0, patch=7, stride=3)
-    result = occlusion(tiny_model, images[:1], labels[:1], patch=7, stride=3, layer="conv2")
+    result = occlusion(gap_model, images[:1], labels[:1], patch=7, stride=3, layer="conv2")
     want = upsample(result.probability, result.image_size, 7, 3)[0]
     np.testing.assert_allclose(np.ma.filled(_panel(fig, 1), np.nan), want, atol=1e-6)
     assert f"map {result.channel[0]}" in fig.axes[3].get_title() or \
@@ -357,22 +273,6 @@ def _png(fig):
     from cnnlab.explorers.base import figure_to_png
 
     return figure_to_png(fig)
-
-
-@pytest.fixture(scope="module")
-def flat_model():
-    """Conv -> pool -> flatten -> dense: Grad-CAM works on it, CAM does not."""
-    import keras
-
-    keras.utils.set_random_seed(1)
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(4, 3, activation="relu", name="conv1"),
-        keras.layers.MaxPooling2D(2, name="pool"),
-        keras.layers.Conv2D(4, 3, activation="relu", name="conv2"),
-        keras.layers.Flatten(name="flatten"),
-        keras.layers.Dense(10, activation="softmax", name="predictions"),
-    ], name="flat")
 
 
 def _digit_png():
@@ -402,8 +302,8 @@ def _top3_text(p):
     return ", ".join(f"{c}: {p[c]:.2f}" for c in np.argsort(p)[::-1][:3])
 
 
-def test_cam_explorer_controls(digits, tiny_model):
-    explorer = viewers.cam_explorer(tiny_model, *digits, static_digits=(0, 2, 5))
+def test_cam_explorer_controls(digits, gap_model):
+    explorer = explorers.cam_explorer(gap_model, *digits, static_digits=(0, 2, 5))
     assert [c.name for c in explorer.controls] == ["digit", "class_index"]
     digit, class_index = explorer.controls
     assert digit.values == (0, 2, 5) and digit.live == tuple(range(6))
@@ -414,64 +314,59 @@ def test_cam_explorer_controls(digits, tiny_model):
 
 
 @pytest.mark.parametrize(("digit", "class_index"), [(0, 0), (3, 7), (5, 9)])
-def test_cam_explorer_draws_the_class_activation_map(digits, tiny_model, digit, class_index):
+def test_cam_explorer_draws_the_class_activation_map(digits, gap_model, digit, class_index):
     from cnnlab.explain.cam import class_activation_maps
     from cnnlab.plotting import heatmap_overlay
 
     images, labels = digits
-    explorer = viewers.cam_explorer(tiny_model, images, labels, static_digits=(0,))
+    explorer = explorers.cam_explorer(gap_model, images, labels, static_digits=(0,))
     fig = explorer.render(digit=digit, class_index=class_index, upload=())
     assert isinstance(fig, Figure)
     image = images[digit]
-    cam = class_activation_maps(tiny_model, image[None], class_index)[0]
-    p = tiny_model.predict(image[None], verbose=0)[0]
+    heatmap = class_activation_maps(gap_model, image[None], class_index)[0]
+    p = gap_model.predict(image[None], verbose=0)[0]
     np.testing.assert_array_equal(_panel(fig, 0), image[..., 0])
-    np.testing.assert_allclose(_panel(fig, 1), heatmap_overlay(image, cam), atol=1e-6)
-    np.testing.assert_allclose(_panel(fig, 2), cam, atol=1e-6)
-    assert fig.axes[2].images[0].get_clim() == pytest.approx((-np.abs(cam).max(),
-                                                              np.abs(cam).max()), rel=1e-6)
+    np.testing.assert_allclose(_panel(fig, 1), heatmap_overlay(image, heatmap), atol=1e-6)
+    np.testing.assert_allclose(_panel(fig, 2), heatmap, atol=1e-6)
+    assert fig.axes[2].images[0].get_clim() == pytest.approx((-np.abs(heatmap).max(),
+                                                              np.abs(heatmap).max()), rel=1e-6)
     assert f"test digit {digit} (label {labels[digit]})" in fig.axes[0].get_title()
     assert f"top 3: {_top3_text(p)}" in fig.axes[0].get_title()
     assert fig.axes[1].get_title() == f"CAM of class {class_index} (p = {p[class_index]:.2f})"
 
 
-def test_cam_explorer_pictures_differ_by_class(digits, tiny_model):
-    explorer = viewers.cam_explorer(tiny_model, *digits, static_digits=(1,))
+def test_cam_explorer_pictures_differ_by_class(digits, gap_model):
+    explorer = explorers.cam_explorer(gap_model, *digits, static_digits=(1,))
     pictures, index = explorer.frames()
     assert len(index) == 10                                  # one digit, ten classes
     assert len(pictures) == 10                               # and ten different pictures
     assert pictures[index[3]] == _png(explorer.render(digit=1, class_index=3, upload=()))
 
 
-def test_cam_explorer_refuses_a_model_without_global_pooling_at_once(digits, flat_model):
-    with pytest.raises(ValueError, match=r"^CAM needs global average pooling right before"):
-        viewers.cam_explorer(flat_model, *digits)
-
-
-def test_cam_explorer_shows_an_uploaded_digit(digits, tiny_model):
+def test_cam_explorer_shows_an_uploaded_digit(digits, gap_model):
     from cnnlab.explain.cam import class_activation_maps
     from cnnlab.own_digit import to_mnist
 
-    explorer = viewers.cam_explorer(tiny_model, *digits, static_digits=(0,))
+    explorer = explorers.cam_explorer(gap_model, *digits, static_digits=(0,))
     content = _digit_png()
     own = to_mnist(content)
     fig = explorer.render(digit=0, class_index=7, upload=_upload(content, "my7.png"))
     np.testing.assert_array_equal(_panel(fig, 0), own[..., 0])
     np.testing.assert_allclose(_panel(fig, 2),
-                               class_activation_maps(tiny_model, own[None], 7)[0], atol=1e-6)
+                               class_activation_maps(gap_model, own[None], 7)[0], atol=1e-6)
     assert fig.axes[0].get_title().startswith("my7.png\ntop 3: ")
     uploaded = _png(fig)
     assert uploaded != _png(explorer.render(digit=0, class_index=7, upload=()))
 
 
-def test_cam_explorer_refuses_an_upload_that_is_no_picture(digits, tiny_model):
-    explorer = viewers.cam_explorer(tiny_model, *digits, static_digits=(0,))
+def test_cam_explorer_refuses_an_upload_that_is_no_picture(digits, gap_model):
+    explorer = explorers.cam_explorer(gap_model, *digits, static_digits=(0,))
     with pytest.raises(ValueError, match=r"^image could not be read as a picture"):
         explorer.render(digit=0, class_index=0, upload=_upload(b"not a picture", "x.png"))
 
 
-def test_cam_explorer_live_widget_reports_a_bad_upload(digits, tiny_model):
-    explorer = viewers.cam_explorer(tiny_model, *digits, static_digits=(0,))
+def test_cam_explorer_live_widget_reports_a_bad_upload(digits, gap_model):
+    explorer = explorers.cam_explorer(gap_model, *digits, static_digits=(0,))
     box = explorer.widget()
     upload = explorer.live_extra["upload"]
     image = [c for c in box.children if isinstance(c, ipywidgets.Image)][0]
@@ -486,7 +381,7 @@ def test_cam_explorer_live_widget_reports_a_bad_upload(digits, tiny_model):
 
 
 def test_gradcam_explorer_controls(digits, flat_model):
-    explorer = viewers.gradcam_explorer(flat_model, *digits, layers=("conv1", "conv2"),
+    explorer = explorers.gradcam_explorer(flat_model, *digits, layers=("conv1", "conv2"),
                                         static_digits=(0, 4))
     assert [c.name for c in explorer.controls] == ["layer", "digit", "class_index"]
     layer, digit, class_index = explorer.controls
@@ -503,7 +398,7 @@ def test_gradcam_explorer_draws_both_maps(digits, flat_model, layer, digit, clas
     from cnnlab.plotting import heatmap_overlay
 
     images, labels = digits
-    explorer = viewers.gradcam_explorer(flat_model, images, labels, layers=("conv1", "conv2"),
+    explorer = explorers.gradcam_explorer(flat_model, images, labels, layers=("conv1", "conv2"),
                                         static_digits=(0,))
     fig = explorer.render(layer=layer, digit=digit, class_index=class_index)
     assert isinstance(fig, Figure)
@@ -512,62 +407,33 @@ def test_gradcam_explorer_draws_both_maps(digits, flat_model, layer, digit, clas
     p = flat_model.predict(batch, verbose=0)[0]
     assert f"top 3: {_top3_text(p)}" in fig.axes[0].get_title()
     for k, score in [(1, "logit"), (2, "softmax")]:
-        heat = grad_cam(flat_model, batch, layer, class_index, score=score)[0]
+        heatmap = grad_cam(flat_model, batch, layer, class_index, score=score)[0]
         # conv1's 26x26 map starts one pixel in (3x3 'valid'); conv2's, after the pool,
         # has stride 2 and is stretched over the digit.
         margin = {"conv1": 1, "conv2": 0}[layer]
-        np.testing.assert_allclose(_panel(fig, k), heatmap_overlay(batch[0], heat, margin=margin),
-                                   atol=1e-6)
+        np.testing.assert_allclose(_panel(fig, k),
+                                   heatmap_overlay(batch[0], heatmap, margin=margin), atol=1e-6)
         title = fig.axes[k].get_title()
         assert title.startswith(f"{layer}, class {class_index}, from the {score}\nmax ")
-        assert f"max {heat.max():.2g}" in title
-        assert ("(empty)" in title) == (heat.max() == 0)
+        assert f"max {heatmap.max():.2g}" in title
+        assert ("(empty)" in title) == (heatmap.max() == 0)
 
 
 def test_gradcam_explorer_pictures_differ_by_class(digits, flat_model):
-    explorer = viewers.gradcam_explorer(flat_model, *digits, layers=("conv2",),
+    explorer = explorers.gradcam_explorer(flat_model, *digits, layers=("conv2",),
                                         static_digits=(0,))
     pictures = {_png(explorer.render(layer="conv2", digit=0, class_index=c)) for c in (0, 1, 2)}
     assert len(pictures) == 3
 
 
-def test_gradcam_explorer_marks_an_empty_softmax_map(digits):
+def test_gradcam_explorer_marks_an_empty_softmax_map(digits, saturated_model):
     # A bias of 200 saturates class 3: p = 1 exactly in float32, so the softmax's gradient,
     # and its map, are exactly 0, while the logit's map is not.
-    import keras
-
-    keras.utils.set_random_seed(2)
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(4, 3, activation="relu", name="conv1"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(10, activation="softmax", name="predictions"),
-    ])
-    model.layers[-1].bias.assign(np.where(np.arange(10) == 3, 200.0, 0.0).astype(np.float32))
-    explorer = viewers.gradcam_explorer(model, *digits, layers=("conv1",), static_digits=(0,))
+    explorer = explorers.gradcam_explorer(saturated_model, *digits, layers=("conv1",),
+                                          static_digits=(0,))
     fig = explorer.render(layer="conv1", digit=0, class_index=3)
     assert fig.axes[2].get_title().endswith("max 0 (empty)")
     assert "(empty)" not in fig.axes[1].get_title()
-
-
-@pytest.mark.parametrize(
-    ("layers", "match"),
-    [(("conv1", "nope"), r"unknown layer 'nope'"),
-     (("pool",), r"layer must be a Conv2D layer, got 'pool'")],
-    ids=["unknown", "not-conv"],
-)
-def test_gradcam_explorer_refuses_a_bad_layer_at_once(digits, flat_model, layers, match):
-    with pytest.raises(ValueError, match=match):
-        viewers.gradcam_explorer(flat_model, *digits, layers=layers, static_digits=(0,))
-
-
-def test_gradcam_explorer_refuses_bad_digits(digits, flat_model):
-    images, labels = digits
-    with pytest.raises(ValueError, match=r"^static_digits \[6\] out of range"):
-        viewers.gradcam_explorer(flat_model, images, labels, layers=("conv1",),
-                                 static_digits=(6,))
-    with pytest.raises(ValueError, match=r"^labels must have shape \(6,\)"):
-        viewers.gradcam_explorer(flat_model, images, labels[:5], layers=("conv1",))
 
 
 def _fake_record(rng, epochs=3):
@@ -592,16 +458,16 @@ def watched(rng):
 
 def test_learning_explorer_drops_static_epochs_beyond_the_record(rng, watched):
     record = _fake_record(rng, epochs=3)
-    explorer = viewers.learning_explorer(record, watched)
+    explorer = explorers.learning_explorer(record, watched)
     assert [c.name for c in explorer.controls] == ["epoch", "class_index"]
     epoch, class_index = explorer.controls
     assert epoch.values == (1, 2, 3) and epoch.live == (1, 2, 3)
     assert class_index.values == tuple(range(10))
     assert int(np.prod([len(c.values) for c in explorer.controls])) == 30
-    kept = viewers.learning_explorer(_fake_record(rng, epochs=12), watched,
-                                     static_epochs=(1, 5, 10, 20, 0))
+    kept = explorers.learning_explorer(_fake_record(rng, epochs=12), watched,
+                                     static_epochs=(1, 5, 10, 20))
     assert kept.controls[0].values == (1, 5, 10) and kept.controls[0].live == tuple(range(1, 13))
-    fallback = viewers.learning_explorer(record, watched, static_epochs=(50, 100))
+    fallback = explorers.learning_explorer(record, watched, static_epochs=(50, 100))
     assert fallback.controls[0].values == (3,)
 
 
@@ -610,7 +476,7 @@ def test_learning_explorer_draws_the_recorded_maps(rng, watched, epoch, class_in
     from cnnlab.plotting import heatmap_overlay
 
     record = _fake_record(rng)
-    explorer = viewers.learning_explorer(record, watched)
+    explorer = explorers.learning_explorer(record, watched)
     fig = explorer.render(epoch=epoch, class_index=class_index)
     assert isinstance(fig, Figure)
     np.testing.assert_array_equal(_panel(fig, 0), watched[class_index, ..., 0])
@@ -618,10 +484,10 @@ def test_learning_explorer_draws_the_recorded_maps(rng, watched, epoch, class_in
     assert fig.axes[0].get_title() == (f"digit {class_index}, epoch {epoch}\n"
                                        f"y = {y:.7f}")
     for k, name in [(0, "sigmoid score y (usual)"), (1, "value x before it (eq. 7.4)")]:
-        heat = record["maps"][k, epoch - 1, class_index]
+        heatmap = record["maps"][k, epoch - 1, class_index]
         # conv2's 24x24 map starts 2 pixels in from the 28x28 digit's edge.
         np.testing.assert_allclose(_panel(fig, k + 1),
-                                   heatmap_overlay(watched[class_index], heat, margin=2),
+                                   heatmap_overlay(watched[class_index], heatmap, margin=2),
                                    atol=1e-6)
         peak = record["map_max"][k, epoch - 1, class_index]
         want = "EMPTY" if peak == 0 else f"max {peak:.2g}"
@@ -630,7 +496,7 @@ def test_learning_explorer_draws_the_recorded_maps(rng, watched, epoch, class_in
 
 def test_learning_explorer_marks_exactly_the_empty_maps(rng, watched):
     record = _fake_record(rng)
-    explorer = viewers.learning_explorer(record, watched)
+    explorer = explorers.learning_explorer(record, watched)
     marked = set()
     for epoch in (1, 2, 3):
         for c in range(10):
@@ -645,12 +511,6 @@ def test_learning_explorer_marks_exactly_the_empty_maps(rng, watched):
 
 
 def test_learning_explorer_pictures_differ_by_class_and_epoch(rng, watched):
-    explorer = viewers.learning_explorer(_fake_record(rng), watched)
+    explorer = explorers.learning_explorer(_fake_record(rng), watched)
     pictures = {_png(explorer.render(epoch=e, class_index=c)) for e, c in [(1, 0), (1, 1), (2, 0)]}
     assert len(pictures) == 3
-
-
-@pytest.mark.parametrize("n", [9, 11])
-def test_learning_explorer_needs_one_image_per_watched_digit(rng, n):
-    with pytest.raises(ValueError, match=rf"^images must hold the 10 watched digits, got {n}"):
-        viewers.learning_explorer(_fake_record(rng), rng.random((n, 28, 28, 1)))
