@@ -7,8 +7,7 @@ import pytest
 import cnnlab.data
 import cnnlab.receptive as receptive
 from cnnlab import models, zoo
-from cnnlab.features import feature_maps
-from cnnlab.features import top_activations
+from cnnlab.features import feature_maps, top_activations
 from cnnlab.receptive import crop_patches, receptive_field, unit_patch
 
 

@@ -45,7 +45,7 @@ def test_softmax_maps_vanish_at_a_saturated_output_and_logit_maps_do_not():
     ("kwargs", "error", "match"),
     [
         ({"layer": "pool"}, ValueError, r"layer must be a Conv2D layer, got 'pool'"),
-        ({"score": "probability"}, ValueError, 
+        ({"score": "probability"}, ValueError,
          r"score must be one of 'logit', 'softmax', 'sigmoid', got 'probability'"),
         ({"weighting": "grad_cam+"}, ValueError, r"^weighting must be one of \['grad_cam', "),
         ({"layer": None}, TypeError, r"^layer must be a Conv2D layer's name or the layer"),

@@ -125,7 +125,7 @@ def test_batched_equals_loop_on_the_trained_model():
      ({"value": "gray"}, TypeError, r"value \(the patch's gray level\) must be a number, got str"),
      ({"class_index": 3}, ValueError, r"class_index must be in 0\.\.2, got 3"),
      ({"class_index": -1}, ValueError, r"class_index must be at least 0"),
-     ({"class_index": np.array([0, 1])}, ValueError, 
+     ({"class_index": np.array([0, 1])}, ValueError,
       r"class_index must be an int or have shape \(4,\)"),
      ({"class_index": np.array([0, 1, 2, 3])}, ValueError, r"class_index must be in 0\.\.2"),
      ({"class_index": np.zeros(4)}, TypeError, r"class_index must be integers"),

@@ -271,7 +271,7 @@ def test_the_model_is_unchanged(trained, digits, call):
     ("kwargs", "error", "match"),
     [
         ({"layer": "nope"}, ValueError, r"unknown layer 'nope'"),
-        ({"layer": 3}, TypeError, 
+        ({"layer": 3}, TypeError,
          r"layer must be a layer name \(str\) or a keras layer, got int 3"),
         ({"layer": "pool"}, ValueError,
          r"layer must be a Conv2D layer, got 'pool' \(MaxPooling2D\).*\['conv1', 'conv2'\]"),
