@@ -2,25 +2,34 @@
 
 Modules (import what you need; importing the package does nothing else):
 
-- ``cnnlab.data``        MNIST, verified and cached, offline-capable
-- ``cnnlab.checks``      input checks: one wording for one mistake
-- ``cnnlab.reference``   numpy teaching versions: conv2d (loop and im2col), pooling, sizes
-- ``cnnlab.models``      the book's architectures, named after their source
-- ``cnnlab.training``    training with a per-epoch record; F1, confusion, linear probes
-- ``cnnlab.zoo``         recorded runs: recipes, stored weights and records, checks
-- ``cnnlab.features``    feature maps, kernels, shifted inputs, orientation tuning
-- ``cnnlab.receptive``   receptive fields and the images that excite a feature map most
-- ``cnnlab.explain``     explainers: deconvnet, gradient, guided backprop, occlusion,
-  CAM, Grad-CAM, sanity checks
-- ``cnnlab.learning_process``    chapter 7's learning process: the Grad-CAM monitor, empty maps
-- ``cnnlab.biased_mnist``   chapter 6's biased-background training set
-- ``cnnlab.own_digit``    a reader's own digit, prepared as MNIST's were
-- ``cnnlab.plotting``    images, grids, heatmap overlays, curves
-- ``cnnlab.explorers.base``     explorers: live ipywidgets in a kernel, precomputed on the site
-- ``cnnlab.explorers``     the chapters' explorers
-- ``cnnlab.runtime``       seeds and deterministic TensorFlow
-- ``cnnlab.runtime``     TensorFlow started without its log lines in the page
-- ``cnnlab.bench``       time and peak memory: one call, each chapter, each explainer
+- ``cnnlab.data``            MNIST, verified and cached, offline-capable
+- ``cnnlab.checks``          input checks: one wording for one mistake
+- ``cnnlab.runtime``         seeds and deterministic TensorFlow; TensorFlow started quietly
+- ``cnnlab.reference``       numpy teaching versions: conv2d (loop and im2col), pooling, sizes
+- ``cnnlab.models``          the book's architectures, named after their source
+- ``cnnlab.training``        training with a per-epoch record; F1, confusion, linear probes
+- ``cnnlab.zoo``             recorded runs: recipes, stored weights and records, checks
+- ``cnnlab.features``        feature maps, kernels, the images that excite a map most,
+  shifted inputs, orientation tuning
+- ``cnnlab.receptive``       receptive fields: the input box a unit sees
+- ``cnnlab.explain``         explainers, one front end per family:
+
+  - ``class_score``          the front end of class-score methods: checks, the
+    classifier head, cached sub-models, the score, one compiled tape
+  - ``cam``, ``gradcam``, ``occlusion``  CAM, Grad-CAM and Grad-CAM++, occlusion
+  - ``methods``              every class-score heatmap method by name, one signature
+  - ``backward``, ``projections``  one backward loop with ReLU rules: deconvnet,
+    backprop (the gradient), guided backprop
+  - ``sanity``               cascading randomization, rank correlation of maps
+
+- ``cnnlab.learning_process``  chapter 7's recorded learning process: the Grad-CAM
+  monitor, empty maps
+- ``cnnlab.biased_mnist``    chapter 6's MNIST with a background gray level per class
+- ``cnnlab.own_digit``       a reader's own digit, prepared as MNIST's were
+- ``cnnlab.plotting``        images, grids, heatmap overlays, curves
+- ``cnnlab.explorers``       the chapters' explorers; ``explorers.base`` is their
+  machinery: live ipywidgets in a kernel, precomputed frames on the site
+- ``cnnlab.bench``           time and peak memory: one call, each chapter, each explainer
 """
 
 __version__ = "0.1.0"
