@@ -121,6 +121,10 @@ def _check_conv_args(images, kernels, bias, stride, padding):
         )
     if 0 in kernels.shape:
         raise ValueError(f"kernels must not have an empty axis, got shape {kernels.shape}.")
+    if kernels.dtype.kind not in "fiu":
+        raise TypeError(f"kernels must be numeric, got dtype {kernels.dtype}.")
+    if not np.isfinite(kernels).all():
+        raise ValueError("kernels must be finite, got NaN or infinite values.")
     n_filters = kernels.shape[3]
     if bias is None:
         bias = np.zeros(n_filters, dtype=kernels.dtype)
@@ -131,6 +135,8 @@ def _check_conv_args(images, kernels, bias, stride, padding):
                 f"bias must have shape ({n_filters},), one value per filter, "
                 f"got shape {bias.shape}."
             )
+        if bias.dtype.kind not in "fiu" or not np.isfinite(bias).all():
+            raise ValueError(f"bias must be finite numbers, got {bias.dtype} {bias}.")
     stride = check_int("stride", stride, 1)
     padding = _check_padding(padding)
     h, w = images.shape[1:3]

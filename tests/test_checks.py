@@ -80,9 +80,9 @@ _ALWAYS_BAD = [
     ("int", np.ones((2, 4, 4, 1), dtype=np.int64), TypeError,
      r"^batch must be a float array, got dtype int64"),
     ("bool", np.ones((2, 4, 4, 1), dtype=bool), TypeError, r"^batch must be a float array"),
-    ("nan", _with(np.nan), ValueError, r"^batch contain NaN or infinite values"),
-    ("inf", _with(np.inf), ValueError, r"^batch contain NaN or infinite values"),
-    ("minus-inf", _with(-np.inf), ValueError, r"^batch contain NaN or infinite values"),
+    ("nan", _with(np.nan), ValueError, r"^batch must be finite, got NaN or infinite values"),
+    ("inf", _with(np.inf), ValueError, r"^batch must be finite, got NaN or infinite values"),
+    ("minus-inf", _with(-np.inf), ValueError, r"^batch must be finite, got NaN or infinite values"),
 ]
 # Refused only with unit_range=True.
 _OUT_OF_UNIT_RANGE = [
@@ -194,3 +194,125 @@ def test_check_class_index_rejects_bad_input(value, error, match):
 
     with pytest.raises(error, match=match):
         check_class_index(value, 3, 5)
+
+
+# -- check_number -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [0, 1, 0.5, np.float32(0.25), np.int64(1), np.float64(0.0)])
+def test_check_number_returns_a_float(value):
+    got = checks.check_number("level", value, 0, 1)
+    assert type(got) is float and got == float(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "high", "error", "match"),
+    [
+        (True, None, None, TypeError, r"^level must be a number, got bool True"),
+        ("0.5", None, None, TypeError, r"^level must be a number, got str '0.5'"),
+        (None, None, None, TypeError, r"^level must be a number, got NoneType"),
+        (np.array([0.5]), None, None, TypeError, r"^level must be a number, got ndarray"),
+        (float("nan"), None, None, ValueError, r"^level must be finite, got nan"),
+        (float("inf"), 0, None, ValueError, r"^level must be finite, got inf"),
+        (1.5, 0, 1, ValueError, r"^level must be in \[0, 1\], got 1\.5"),
+        (-0.1, 0, None, ValueError, r"^level must be at least 0, got -0\.1"),
+        (3, None, 2, ValueError, r"^level must be at most 2, got 3"),
+    ],
+    ids=["bool", "str", "none", "array", "nan", "inf", "above", "below", "above-high"],
+)
+def test_check_number_rejects_bad_input(value, low, high, error, match):
+    with pytest.raises(error, match=match):
+        checks.check_number("level", value, low, high)
+
+
+# -- check_model, check_layer(s), check_model_images ----------------------------------------
+
+
+def test_check_layer_finds_layers_by_name_and_object_and_kind(gap_model):
+    assert checks.check_layer(gap_model, "conv2", "conv") is gap_model.get_layer("conv2")
+    pool = gap_model.get_layer("pool")
+    assert checks.check_layer(gap_model, pool, "spatial") is pool
+    assert checks.check_layer(gap_model, "predictions") is gap_model.get_layer("predictions")
+    assert checks.check_layer(gap_model, "image", "conv_or_input") is None   # the input
+    assert [lay.name for lay in checks.check_layers(gap_model, ("conv1", "pool"))] == \
+        ["conv1", "pool"]
+
+
+def _other_layer():
+    import keras
+
+    return keras.layers.Dense(2, name="elsewhere")
+
+
+@pytest.mark.parametrize(
+    ("layer", "kind", "error", "match"),
+    [
+        ("nope", "any", ValueError, r"^unknown layer 'nope': the layers of model 'tiny_gap' "
+                                    r"are \['conv1', 'pool', 'conv2', 'gap', 'predictions'\]"),
+        ("nope", "conv", ValueError, r"^unknown layer 'nope': the Conv2D layers of model "
+                                     r"'tiny_gap' are \['conv1', 'conv2'\]"),
+        ("pool", "conv", ValueError, r"^layer must be a Conv2D layer, got 'pool' "
+                                     r"\(MaxPooling2D\); the Conv2D layers"),
+        ("gap", "spatial", ValueError, r"^layer must be a Conv2D or pooling layer"),
+        ("predictions", "conv_or_input", ValueError, r"^layer must be a Conv2D layer or the "
+                                                     r"input, got 'predictions' \(Dense\)"),
+        (3, "any", TypeError, r"^layer must be a layer name \(str\) or a keras layer, got int"),
+        (None, "any", TypeError, r"^layer must be a layer name \(str\) or a keras layer"),
+        (_other_layer, "any", ValueError, r"^layer 'elsewhere' is not a layer of model "
+                                          r"'tiny_gap'"),
+        ("conv1", "dense", ValueError, r"^kind must be one of"),
+    ],
+    ids=["unknown", "unknown-conv", "pool-not-conv", "gap-not-spatial", "dense-not-input",
+         "int", "none", "other-model", "bad-kind"],
+)
+def test_check_layer_rejects_bad_input(gap_model, layer, kind, error, match):
+    with pytest.raises(error, match=match):
+        checks.check_layer(gap_model, layer() if callable(layer) else layer, kind)
+
+
+@pytest.mark.parametrize(
+    ("layers", "error", "match"),
+    [
+        ("conv1", TypeError, r"^layers must be a list of layer names or layers, got str "
+                             r"'conv1' \(for one layer: \['conv1'\]\)"),
+        ([], ValueError, r"^layers is empty"),
+        (["conv1", "nope"], ValueError, r"^unknown layer 'nope'"),
+    ],
+)
+def test_check_layers_rejects_bad_input(gap_model, layers, error, match):
+    with pytest.raises(error, match=match):
+        checks.check_layers(gap_model, layers)
+
+
+def test_check_model_rejects_what_is_not_a_built_model():
+    import keras
+
+    with pytest.raises(TypeError, match=r"^model must be a keras.Model, got NoneType\.$"):
+        checks.check_model(None)
+    with pytest.raises(TypeError, match=r"cnnlab.zoo.load\('gap_cnn'\)"):
+        checks.check_model("gap_cnn")
+    with pytest.raises(TypeError, match=r"^model must be a keras.Model, got Dense"):
+        checks.check_model(keras.layers.Dense(2))
+    unbuilt = keras.Sequential([keras.layers.Dense(2)], name="unbuilt")
+    with pytest.raises(ValueError, match=r"^model 'unbuilt' has not been built"):
+        checks.check_model(unbuilt)
+    a, b = keras.Input((2,)), keras.Input((2,))
+    two = keras.Model([a, b], keras.layers.Add()([a, b]))
+    with pytest.raises(ValueError, match=r"^model must have one input, got 2"):
+        checks.check_model(two)
+
+
+def test_check_model_images_returns_float32_and_refuses_other_shapes(gap_model, rng):
+    images = rng.random((2, 12, 12, 1))                               # float64
+    got = checks.check_model_images(gap_model, images)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, images.astype(np.float32))
+    same = images.astype(np.float32)
+    assert checks.check_model_images(gap_model, same) is same          # not copied
+    with pytest.raises(ValueError, match=r"^images must have shape \(N, 12, 12, 1\) for model "
+                                         r"'tiny_gap', got \(2, 28, 28, 1\)"):
+        checks.check_model_images(gap_model, np.zeros((2, 28, 28, 1), np.float32))
+    with pytest.raises(TypeError, match=r"\(convert a tensor with .numpy\(\)\)"):
+        import tensorflow as tf
+
+        checks.check_model_images(gap_model, tf.zeros((2, 12, 12, 1)))
