@@ -29,15 +29,12 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from cnnlab.checks import check_int
+from cnnlab.checks import check_int, check_model
 
 
 def _weighted(model) -> list:
-    """The model's layers with weights, top (output) first; TypeError for a non-model."""
-    import keras
-
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
+    """The model's layers with weights, top (output) first; checked as every model is."""
+    model = check_model(model)
     return [layer for layer in reversed(model.layers) if layer.weights]
 
 
