@@ -197,7 +197,7 @@ def shift_images(images: np.ndarray, dx: int = 0, dy: int = 0) -> np.ndarray:
     """
     images = check_images(images)
     for name, value, size in (("dx", dx, images.shape[2]), ("dy", dy, images.shape[1])):
-        check_int(name, value, -size + 1)
+        check_int(name, value, -(2**62))   # the type; the range is the image's, below
         if abs(value) >= size:
             raise ValueError(f"|{name}| must be smaller than the image ({size}), got {value}.")
     out = np.zeros_like(images)

@@ -3,21 +3,15 @@
 import keras
 import numpy as np
 import pytest
+from tiny_models import tiny_cnn
 
 from cnnlab.features import feature_maps, relative_change, shift_images
 
 
 @pytest.fixture(scope="module")
 def model():
-    keras.utils.set_random_seed(1)
-    return keras.Sequential([
-        keras.Input((12, 12, 1)),
-        keras.layers.Conv2D(3, 3, activation="relu", name="conv1"),
-        keras.layers.MaxPooling2D(2, name="pool"),
-        keras.layers.Dropout(0.5, name="drop"),
-        keras.layers.Flatten(name="flat"),
-        keras.layers.Dense(10, activation="softmax", name="out"),
-    ], name="tiny")
+    """conv1 (3 filters), pool, dropout, flatten, predictions (10 classes)."""
+    return tiny_cnn(seed=1, dropout=0.5)
 
 
 @pytest.fixture
@@ -26,14 +20,15 @@ def images(rng):
 
 
 def test_feature_maps_equal_the_layers_applied_in_turn(model, images):
-    maps = feature_maps(model, ["conv1", "pool", "flat", "out"], images)
+    maps = feature_maps(model, ["conv1", "pool", "flatten", "predictions"], images)
     conv = keras.ops.convert_to_numpy(model.get_layer("conv1")(images))
     pooled = keras.ops.convert_to_numpy(model.get_layer("pool")(conv))
     np.testing.assert_allclose(maps["conv1"], conv, atol=1e-6)
     np.testing.assert_allclose(maps["pool"], pooled, atol=1e-6)
-    np.testing.assert_allclose(maps["flat"], pooled.reshape(5, -1), atol=1e-6)
+    np.testing.assert_allclose(maps["flatten"], pooled.reshape(5, -1), atol=1e-6)
     # Inference mode: dropout is off, so the output is the model's prediction.
-    np.testing.assert_allclose(maps["out"], model.predict(images, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(maps["predictions"], model.predict(images, verbose=0),
+                               atol=1e-6)
 
 
 def test_feature_maps_accepts_layer_objects_and_small_batches(model, images):
@@ -56,8 +51,9 @@ def test_feature_maps_leaves_the_model_unchanged(model, images):
     [
         (["nope"], None, ValueError, r"unknown layer 'nope'"),
         ([], None, ValueError, r"layers is empty"),
-        ("conv1", None, TypeError, r"layers must be a sequence"),
-        ([3], None, TypeError, r"layer must be a name or a keras layer"),
+        ("conv1", None, TypeError,
+         r"^layers must be a list of layer names or layers, got str 'conv1'"),
+        ([3], None, TypeError, r"^layer must be a layer name \(str\) or a keras layer, got"),
         ([keras.layers.Dense(2, name="stranger")], None, ValueError, r"not a layer of model"),
         (["conv1"], np.zeros((2, 12, 12)), ValueError, r"images must have shape"),
         (["conv1"], np.full((1, 12, 12, 1), 2.0, np.float32), ValueError, r"images must have"),
@@ -131,9 +127,11 @@ def test_kernels_are_the_layers_variables(model):
 
 
 @pytest.mark.parametrize(("layer", "error", "match"), [
-    ("pool", ValueError, r"'pool' is a MaxPooling2D, not a Conv2D layer; .*\['conv1'\]"),
-    ("out", ValueError, r"not a Conv2D"), ("nope", ValueError, r"unknown layer"),
-    (1, TypeError, r"layer must be a name")])
+    ("pool", ValueError,
+     r"^layer must be a Conv2D layer, got 'pool' \(MaxPooling2D\); .*\['conv1'\]"),
+    ("predictions", ValueError, r"^layer must be a Conv2D layer, got 'predictions' \(Dense\)"),
+    ("nope", ValueError, r"unknown layer"),
+    (1, TypeError, r"^layer must be a layer name \(str\) or a keras layer, got int 1")])
 def test_kernels_rejects_bad_input(model, layer, error, match):
     from cnnlab.features import kernels
 

@@ -3,40 +3,19 @@
 import keras
 import numpy as np
 import pytest
+from tiny_models import (
+    tiny_branched_cnn,
+    tiny_dense_cnn,
+    tiny_dilated_conv,
+    tiny_even_functional_cnn,
+    tiny_odd_chain_cnn,
+)
 
 import cnnlab.data
-import cnnlab.receptive as receptive
+import cnnlab.features
 from cnnlab import models, zoo
 from cnnlab.features import feature_maps, top_activations
 from cnnlab.receptive import crop_patches, receptive_field, unit_patch
-
-
-def _odd_chain():
-    """17x17: valid conv, strided 'same' conv, stride-1 max pool, dilated conv, 'same' avg pool.
-
-    The dilated conv is 'valid': with 'same' padding its border units would skip
-    pixels inside their box (see the test of the bounding box below).
-    """
-    return keras.Sequential([
-        keras.Input((17, 17, 1)),
-        keras.layers.Conv2D(2, 3, name="c1"),
-        keras.layers.Conv2D(2, 3, strides=2, padding="same", name="c2"),
-        keras.layers.MaxPooling2D(2, strides=1, name="p1"),
-        keras.layers.Dropout(0.5, name="drop"),
-        keras.layers.Conv2D(2, 3, dilation_rate=2, name="c3"),
-        keras.layers.AveragePooling2D(3, strides=2, padding="same", name="p2"),
-        keras.layers.Flatten(name="flat"),
-        keras.layers.Dense(3, name="out"),
-    ], name="odd_chain")
-
-
-def _even_functional():
-    """12x12, functional: 'same' padding with the odd zero after (1/2, then 0/1, then 0/1)."""
-    inputs = keras.Input((12, 12, 1))
-    x = keras.layers.Conv2D(1, 4, padding="same", name="c1")(inputs)
-    x = keras.layers.Conv2D(1, 3, strides=2, padding="same", name="c2")(x)
-    x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="p1")(x)
-    return keras.Model(inputs, x, name="even_functional")
 
 
 def _positive(model, seed=0):
@@ -54,8 +33,8 @@ def _positive(model, seed=0):
 MODELS = {
     "keras_example_cnn": (models.keras_example_cnn, ["conv1", "conv2", "pool"]),
     "gap_cnn": (models.gap_cnn, ["conv1", "conv2", "pool", "conv3", "conv5"]),
-    "odd_chain": (_odd_chain, ["c1", "c2", "p1", "c3", "p2"]),
-    "even_functional": (_even_functional, ["c1", "c2", "p1"]),
+    "odd_chain": (tiny_odd_chain_cnn, ["conv1", "conv2", "pool1", "conv3", "pool2"]),
+    "even_functional": (tiny_even_functional_cnn, ["conv1", "conv2", "pool"]),
 }
 
 
@@ -89,14 +68,13 @@ def _support(model, layer, i, j):
 
 def test_a_dilated_unit_sees_only_part_of_its_bounding_box():
     keras.utils.set_random_seed(0)
-    model = _positive(keras.Sequential([
-        keras.Input((9, 9, 1)), keras.layers.Conv2D(1, 3, dilation_rate=2, name="c")]))
-    assert receptive_field(model, "c") == ((5, 5), (1, 1), (0, 0))
-    seen = _support(model, "c", 1, 2)
+    model = _positive(tiny_dilated_conv(size=9, dilation_rate=2))
+    assert receptive_field(model, "conv1") == ((5, 5), (1, 1), (0, 0))
+    seen = _support(model, "conv1", 1, 2)
     expected = np.zeros((9, 9), dtype=bool)
     expected[1:6:2, 2:7:2] = True  # every other pixel of the box (1, 2, 6, 7)
     np.testing.assert_array_equal(seen, expected)
-    assert unit_patch(model, "c", 1, 2) == (1, 2, 6, 7)
+    assert unit_patch(model, "conv1", 1, 2) == (1, 2, 6, 7)
 
 
 @pytest.mark.parametrize(
@@ -106,8 +84,8 @@ def test_a_dilated_unit_sees_only_part_of_its_bounding_box():
      (models.keras_example_cnn, "pool", ((6, 6), (2, 2), (0, 0))),
      (models.gap_cnn, "conv1", ((3, 3), (1, 1), (-1, -1))),
      (models.gap_cnn, "conv3", ((10, 10), (2, 2), (-4, -4))),
-     (_even_functional, "c1", ((4, 4), (1, 1), (-1, -1))),
-     (_even_functional, "p1", ((10, 10), (4, 4), (-1, -1)))],
+     (tiny_even_functional_cnn, "conv1", ((4, 4), (1, 1), (-1, -1))),
+     (tiny_even_functional_cnn, "pool", ((10, 10), (4, 4), (-1, -1)))],
 )
 def test_receptive_field_by_hand(build, layer, expected):
     model = build()
@@ -131,7 +109,8 @@ def test_unit_patch_clips_what_hangs_over_the_border():
     [(models.keras_example_cnn, "nope", ValueError, r"unknown layer 'nope'"),
      (models.keras_example_cnn, "dense1", ValueError, r"layer must be a Conv2D or pooling.*dense1"),
      (models.keras_example_cnn, "dropout1", ValueError, r"must be a Conv2D or pooling"),
-     (models.keras_example_cnn, 3, TypeError, r"layer must be a name or a keras layer")],
+     (models.keras_example_cnn, 3, TypeError,
+      r"^layer must be a layer name \(str\) or a keras layer, got int 3")],
 )
 def test_receptive_field_rejects_bad_layers(model_fn, layer, error, match):
     with pytest.raises(error, match=match):
@@ -139,13 +118,9 @@ def test_receptive_field_rejects_bad_layers(model_fn, layer, error, match):
 
 
 def test_receptive_field_refuses_what_it_cannot_follow():
-    inputs = keras.Input((8, 8, 1))
-    a = keras.layers.Conv2D(1, 3, name="a")(inputs)
-    b = keras.layers.Conv2D(1, 3, name="b")(inputs)
-    merged = keras.layers.Add(name="add")([a, b])
-    branched = keras.Model(inputs, keras.layers.Conv2D(1, 3, name="after")(merged))
+    branched = tiny_branched_cnn(size=8)  # conv1a and conv1b of the input, added, then conv2
     with pytest.raises(ValueError, match=r"layer 'add' has 2 inputs"):
-        receptive_field(branched, "after")
+        receptive_field(branched, "conv2")
     reshaped = keras.Sequential([
         keras.Input((8, 8, 1)), keras.layers.Flatten(name="flatten"),   # named: Keras counts
         keras.layers.Reshape((8, 8, 1)), keras.layers.Conv2D(1, 3, name="conv")])
@@ -165,19 +140,13 @@ def test_unit_patch_rejects_units_outside_the_layer(i, j, match):
 
 @pytest.fixture(scope="module")
 def tiny():
-    keras.utils.set_random_seed(3)
-    return keras.Sequential([
-        keras.Input((10, 10, 1)),
-        keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
-        keras.layers.MaxPooling2D(2, name="pool"),
-        keras.layers.Conv2D(3, 3, padding="same", name="conv_same"),
-        keras.layers.Flatten(name="flat"),
-        keras.layers.Dense(10, activation="softmax", name="dense"),
-    ], name="tiny")
+    """conv1 (4 filters), conv2, pool, a linear 'same' conv3 (3 filters), then a dense head."""
+    return tiny_dense_cnn(seed=3, size=12, conv3_filters=3, conv3_activation=None)
 
 
 # Fields of the tiny model by hand: (size, stride, offset).
-TINY_FIELDS = {"conv": (3, 1, 0), "pool": (4, 2, 0), "conv_same": (8, 2, -2)}
+TINY_FIELDS = {"conv1": (3, 1, 0), "conv2": (5, 1, 0), "pool": (6, 2, 0),
+               "conv3": (10, 2, -2)}
 
 
 def _brute_force(model, layer, channel, images, k, field):
@@ -191,13 +160,13 @@ def _brute_force(model, layer, channel, images, k, field):
     return np.array(order), best[order], np.array(positions), np.array(boxes)
 
 
-@pytest.mark.parametrize(("layer", "channel"), [("conv", 0), ("conv", 3), ("pool", 1),
-                                                ("conv_same", 2)])
+@pytest.mark.parametrize(("layer", "channel"), [("conv1", 0), ("conv1", 3), ("pool", 1),
+                                                ("conv3", 2)])
 @pytest.mark.parametrize("chunk_bytes", [None, 1], ids=["one-chunk", "one-image-chunks"])
 def test_top_activations_match_brute_force(tiny, rng, monkeypatch, layer, channel, chunk_bytes):
     if chunk_bytes is not None:
-        monkeypatch.setattr(receptive, "_CHUNK_BYTES", chunk_bytes)
-    images = rng.random((40, 10, 10, 1), dtype=np.float32)
+        monkeypatch.setattr(cnnlab.features, "_CHUNK_BYTES", chunk_bytes)
+    images = rng.random((40, 12, 12, 1), dtype=np.float32)
     top = top_activations(tiny, layer, channel, images, k=6, batch_size=7)
     indices, values, positions, boxes = _brute_force(tiny, layer, channel, images, 6,
                                                      TINY_FIELDS[layer])
@@ -210,15 +179,15 @@ def test_top_activations_match_brute_force(tiny, rng, monkeypatch, layer, channe
 
 def test_top_activations_break_ties_by_index_and_position(tiny):
     # Blank images: every unit of every image equals relu(bias), a tie everywhere.
-    top = top_activations(tiny, "conv", 1, np.zeros((5, 10, 10, 1), np.float32), k=3)
+    top = top_activations(tiny, "conv1", 1, np.zeros((5, 12, 12, 1), np.float32), k=3)
     np.testing.assert_array_equal(top.indices, [0, 1, 2])
     np.testing.assert_array_equal(top.positions, [[0, 0]] * 3)
 
 
 def test_top_activations_leave_the_model_unchanged(tiny, rng):
     before = [w.copy() for w in tiny.get_weights()]
-    top_activations(tiny, "pool", 0, rng.random((4, 10, 10, 1), dtype=np.float32), k=2)
-    assert len(tiny.layers) == 5
+    top_activations(tiny, "pool", 0, rng.random((4, 12, 12, 1), dtype=np.float32), k=2)
+    assert len(tiny.layers) == 7
     for a, b in zip(before, tiny.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -241,19 +210,20 @@ def test_top_activations_on_the_trained_model():
 @pytest.mark.parametrize(
     ("layer", "channel", "k", "imgs", "error", "match"),
     [("nope", 0, 3, None, ValueError, r"unknown layer 'nope'"),
-     ("dense", 0, 3, None, ValueError, r"layer must be a Conv2D or pooling layer, got 'dense'"),
-     ("flat", 0, 3, None, ValueError, r"got 'flat' \(Flatten\)"),
-     ("conv", 4, 3, None, ValueError, r"channel must be in 0\.\.3 for layer 'conv', got 4"),
-     ("conv", -1, 3, None, ValueError, r"channel must be at least 0"),
-     ("conv", 1.0, 3, None, TypeError, r"channel must be an int"),
-     ("conv", 0, 0, None, ValueError, r"k must be at least 1, got 0"),
-     ("conv", 0, 6, None, ValueError, r"k must be at most the number of images \(5\), got 6"),
-     ("conv", 0, 3, np.full((5, 10, 10, 1), np.nan, np.float32), ValueError, r"NaN"),
-     ("conv", 0, 3, np.zeros((5, 10, 10)), ValueError, r"images must have shape \(N, H, W, C\)"),
-     ("conv", 0, 3, np.full((5, 10, 10, 1), 2.0, np.float32), ValueError, r"in \[0, 1\]")],
+     ("dense1", 0, 3, None, ValueError,
+      r"^layer must be a Conv2D or pooling layer \(one with feature maps\), got 'dense1'"),
+     ("flatten", 0, 3, None, ValueError, r"got 'flatten' \(Flatten\)"),
+     ("conv1", 4, 3, None, ValueError, r"channel must be in 0\.\.3 for layer 'conv1', got 4"),
+     ("conv1", -1, 3, None, ValueError, r"channel must be at least 0"),
+     ("conv1", 1.0, 3, None, TypeError, r"channel must be an int"),
+     ("conv1", 0, 0, None, ValueError, r"k must be at least 1, got 0"),
+     ("conv1", 0, 6, None, ValueError, r"k must be at most the number of images \(5\), got 6"),
+     ("conv1", 0, 3, np.full((5, 12, 12, 1), np.nan, np.float32), ValueError, r"NaN"),
+     ("conv1", 0, 3, np.zeros((5, 12, 12)), ValueError, r"images must have shape \(N, H, W, C\)"),
+     ("conv1", 0, 3, np.full((5, 12, 12, 1), 2.0, np.float32), ValueError, r"in \[0, 1\]")],
 )
 def test_top_activations_reject_bad_input(tiny, rng, layer, channel, k, imgs, error, match):
-    images = rng.random((5, 10, 10, 1), dtype=np.float32) if imgs is None else imgs
+    images = rng.random((5, 12, 12, 1), dtype=np.float32) if imgs is None else imgs
     with pytest.raises(error, match=match):
         top_activations(tiny, layer, channel, images, k=k)
 

@@ -1,6 +1,7 @@
 """Tests for cnnlab.zoo: names, a tiny reproduce/load round trip, evaluate by hand, and the
 stored reference models measured on the real MNIST test digits (the book's promise)."""
 
+import functools
 import math
 import pickle
 import time
@@ -8,6 +9,7 @@ import time
 import keras
 import numpy as np
 import pytest
+from tiny_models import tiny_cnn
 
 import cnnlab.data
 from cnnlab import training, zoo
@@ -77,18 +79,11 @@ def test_missing_files_say_how_to_make_them(function, name, tmp_path):
 # -- a tiny recipe, reproduced and loaded ------------------------------------------------
 
 
-def _tiny_cnn():
-    # Fixed layer names: load() finds every weight by its layer's name.
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1), name="image"),
-        keras.layers.Conv2D(3, 3, activation="relu", name="conv1"),
-        keras.layers.MaxPooling2D(2, name="pool"),
-        keras.layers.Flatten(name="flatten"),
-        keras.layers.Dense(10, activation="softmax", name="predictions"),
-    ], name="tiny_cnn")
-
-
-TINY = zoo.Recipe("tiny_cnn", _tiny_cnn, lambda: keras.optimizers.Adam(1e-2), epochs=1,
+# conv1 (3 filters), pool, flatten, predictions (10 classes) on 28x28 digits, named "tiny_cnn".
+# Fixed layer names: load() finds every weight by its layer's name. The builder seeds Keras
+# with the recipe's seed, which reproduce() has just set: the same initial weights.
+TINY = zoo.Recipe("tiny_cnn", functools.partial(tiny_cnn, seed=0, size=28),
+                  lambda: keras.optimizers.Adam(1e-2), epochs=1,
                   batch_size=32, validation_split=0.1, seed=0, follow_test_set=True,
                   claims=(("accuracy", 0.2, 0.9),), source="a tiny test recipe")
 

@@ -1,6 +1,5 @@
 """Tests for cnnlab.explain.occlusion: batched maps against the loop and hand-made occlusions."""
 
-import keras
 import numpy as np
 import pytest
 
@@ -11,16 +10,10 @@ from cnnlab.explain.occlusion import occlusion, occlusion_loop, patch_corners, u
 from cnnlab.features import feature_maps
 
 
-@pytest.fixture(scope="module")
-def model():
-    keras.utils.set_random_seed(7)
-    return keras.Sequential([
-        keras.Input((12, 12, 1)),
-        keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
-        keras.layers.MaxPooling2D(2, name="pool"),
-        keras.layers.Flatten(name="flat"),
-        keras.layers.Dense(3, activation="softmax", name="out"),
-    ], name="tiny")
+@pytest.fixture
+def model(dense_model):
+    """The session's tiny_dense_cnn (conftest): occlusion only reads the model."""
+    return dense_model
 
 
 @pytest.fixture
@@ -41,7 +34,7 @@ def _assert_same(got, want, atol=1e-5):
 
 
 @pytest.mark.parametrize(("patch", "stride"), [(3, 2), (4, 3), (1, 1), (12, 5)])
-@pytest.mark.parametrize("layer", [None, "conv"])
+@pytest.mark.parametrize("layer", [None, "conv2"])
 def test_batched_equals_loop_on_a_tiny_model(model, images, patch, stride, layer):
     labels = np.array([0, 2, 1, 2])
     batched = occlusion(model, images, labels, patch=patch, stride=stride, layer=layer)
@@ -53,20 +46,20 @@ def test_batched_equals_loop_on_a_tiny_model(model, images, patch, stride, layer
 
 
 def test_chunks_do_not_change_the_maps(model, images, monkeypatch):
-    whole = occlusion(model, images, 1, patch=3, stride=2, layer="conv")
+    whole = occlusion(model, images, 1, patch=3, stride=2, layer="conv2")
     monkeypatch.setattr(occlusion_module, "_CHUNK_BYTES", 1)  # one copy per predict
-    _assert_same(occlusion(model, images, 1, patch=3, stride=2, layer="conv", batch_size=5),
+    _assert_same(occlusion(model, images, 1, patch=3, stride=2, layer="conv2", batch_size=5),
                  whole, atol=1e-6)
 
 
 def test_maps_are_the_model_on_hand_occluded_images(model, images):
     labels = np.array([2, 0, 1, 1])
-    result = occlusion(model, images, labels, patch=5, stride=3, value=0.25, layer="conv")
+    result = occlusion(model, images, labels, patch=5, stride=3, value=0.25, layer="conv2")
     assert result.probability.shape == (4, 3, 3)  # corners 0, 3, 6
     baseline = model.predict(images, verbose=0)
     np.testing.assert_allclose(result.baseline_probability, baseline[np.arange(4), labels],
                                atol=1e-6)
-    totals = feature_maps(model, ["conv"], images)["conv"].sum(axis=(1, 2))   # (4, channels)
+    totals = feature_maps(model, ["conv2"], images)["conv2"].sum(axis=(1, 2))   # (4, channels)
     np.testing.assert_array_equal(result.channel, totals.argmax(axis=1))
     np.testing.assert_allclose(result.baseline_activation, totals.max(axis=1), rtol=1e-5)
     for a, b in [(0, 0), (1, 2), (2, 1)]:
@@ -74,14 +67,14 @@ def test_maps_are_the_model_on_hand_occluded_images(model, images):
         hidden[:, 3 * a:3 * a + 5, 3 * b:3 * b + 5] = 0.25
         want = model.predict(hidden, verbose=0)[np.arange(4), labels]
         np.testing.assert_allclose(result.probability[:, a, b], want, atol=1e-6)
-        maps = feature_maps(model, ["conv"], hidden)["conv"]
+        maps = feature_maps(model, ["conv2"], hidden)["conv2"]
         want = maps[np.arange(4), :, :, result.channel].sum(axis=(1, 2))
         np.testing.assert_allclose(result.activation[:, a, b], want, rtol=1e-5)
 
 
 def test_a_patch_of_the_images_own_gray_changes_nothing(model):
     gray = np.full((2, 12, 12, 1), 0.5, np.float32)
-    result = occlusion(model, gray, 1, patch=4, stride=2, value=0.5, layer="conv")
+    result = occlusion(model, gray, 1, patch=4, stride=2, value=0.5, layer="conv2")
     grid = result.probability.shape
     np.testing.assert_allclose(
         result.probability, np.broadcast_to(result.baseline_probability[:, None, None], grid),
@@ -94,9 +87,10 @@ def test_a_patch_of_the_images_own_gray_changes_nothing(model):
 def test_occlusion_leaves_the_model_unchanged(model, images):
     before = [w.copy() for w in model.get_weights()]
     outputs = model.predict(images, verbose=0)
-    occlusion(model, images, 0, layer="conv", patch=3)
-    occlusion_loop(model, images, 0, layer=model.get_layer("conv"), patch=6, stride=6)
-    assert [layer.name for layer in model.layers] == ["conv", "pool", "flat", "out"]
+    occlusion(model, images, 0, layer="conv2", patch=3)
+    occlusion_loop(model, images, 0, layer=model.get_layer("conv2"), patch=6, stride=6)
+    assert [layer.name for layer in model.layers] == ["conv1", "conv2", "pool", "flatten",
+                                                      "dense1", "predictions"]
     for a, b in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(model.predict(images, verbose=0), outputs)
@@ -131,11 +125,11 @@ def test_batched_equals_loop_on_the_trained_model():
      ({"class_index": np.zeros(4)}, TypeError, r"class_index must be integers"),
      ({"layer": "nope"}, ValueError, r"unknown layer 'nope'"),
      ({"layer": "pool"}, ValueError, r"layer must be a Conv2D layer, got 'pool' \(MaxPooling2D\)"),
-     ({"layer": "out"}, ValueError, r"layer must be a Conv2D layer"),
+     ({"layer": "predictions"}, ValueError, r"layer must be a Conv2D layer"),
      ({"images": np.full((4, 12, 12, 1), np.nan, np.float32)}, ValueError, r"NaN"),
      ({"images": np.zeros((4, 12, 12), np.float32)}, ValueError, r"images must have shape"),
      ({"images": np.zeros((4, 10, 10, 1), np.float32)}, ValueError,
-      r"images must have shape \(N, 12, 12, 1\) for model 'tiny', got \(4, 10, 10, 1\)"),
+      r"images must have shape \(N, 12, 12, 1\) for model 'tiny_dense', got \(4, 10, 10, 1\)"),
      ({"images": np.full((4, 12, 12, 1), 2.0, np.float32)}, ValueError, r"in \[0, 1\]"),
      ({"batch_size": 0}, ValueError, r"batch_size must be at least 1")],
 )

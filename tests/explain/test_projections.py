@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tiny_models import tiny_dense_cnn, tiny_separate_relu_cnn, tiny_two_conv_cnn
 
 from cnnlab import zoo
 from cnnlab.checks import check_layer
@@ -87,17 +88,8 @@ def _with_random_biases(model, seed):
 
 @pytest.fixture(scope="module")
 def tiny():
-    keras.utils.set_random_seed(5)
-    model = keras.Sequential([
-        keras.Input((12, 12, 1)),
-        keras.layers.Conv2D(4, 3, activation="relu", name="conv1"),
-        keras.layers.Conv2D(5, 3, activation="relu", name="conv2"),
-        keras.layers.MaxPooling2D(2, name="pool"),
-        keras.layers.Dropout(0.5, name="drop"),
-        keras.layers.Conv2D(3, 3, activation="relu", padding="same", name="conv3"),
-        keras.layers.Flatten(name="flatten"),
-        keras.layers.Dense(10, activation="softmax", name="dense"),
-    ], name="tiny")
+    """conv1, conv2, pool, dropout, a 'same' conv3, then the dense head; biases set here."""
+    model = tiny_dense_cnn(seed=5, conv2_filters=5, dropout=0.5, conv3_filters=3)
     # Seeds 5 and 5: channel 1 is active at 72-100% of the positions of every conv layer.
     return _with_random_biases(model, 5)
 
@@ -105,18 +97,7 @@ def tiny():
 @pytest.fixture(scope="module")
 def separate():
     """Separate ReLU layers, a linear conv, strides, overlapping 'same' max-pooling."""
-    keras.utils.set_random_seed(4)
-    model = keras.Sequential([
-        keras.Input((13, 13, 2)),
-        keras.layers.Conv2D(4, 3, padding="same", name="conv_a"),
-        keras.layers.ReLU(name="relu_a"),
-        keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool"),
-        keras.layers.Conv2D(6, 3, strides=2, name="conv_b"),
-        keras.layers.Activation("relu", name="relu_b"),
-        keras.layers.Flatten(name="flatten"),
-        keras.layers.Dense(10, activation="softmax", name="dense"),
-    ], name="separate")
-    return _with_random_biases(model, 4)
+    return _with_random_biases(tiny_separate_relu_cnn(seed=4, size=13, channels=2), 4)
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +131,7 @@ def test_tiny_model_projection_equals_autodiff_with_the_rule(tiny, layer, unit, 
 
 @pytest.mark.parametrize("rule", sorted(METHODS))
 @pytest.mark.parametrize("unit", ["max", None])
-@pytest.mark.parametrize(("layer", "last"), [("conv_a", "relu_a"), ("conv_b", "relu_b")])
+@pytest.mark.parametrize(("layer", "last"), [("conv1", "relu1"), ("conv2", "relu2")])
 def test_separate_relu_layers_strides_and_overlapping_pools(separate, layer, last, unit, rule):
     images = _images((3, 13, 13, 2))
     expected, top = _reference(separate, images, last, 1, unit, rule)
@@ -335,22 +316,17 @@ def test_bad_rule_and_model(trained, digits):
      r"got layer 'dilated' of type Conv2D with dilation or groups"),
 ])
 def test_unsupported_layers_below_the_chosen_layer(middle, match):
-    model = keras.Sequential([
-        keras.Input((12, 12, 1)),
-        keras.layers.Conv2D(2, 3, activation="relu", name="conv1"),
-        middle(),
-        keras.layers.Conv2D(2, 3, activation="relu", padding="same", name="top"),
-    ])
-    prefix = r"deconvnet works through Conv2D .* below 'top'; "
+    model = tiny_two_conv_cnn(middle)  # conv1, middle(), conv2
+    prefix = r"deconvnet works through Conv2D .* below 'conv2'; "
     with pytest.raises(ValueError, match=prefix + match):
-        deconvnet(model, _images((1, 12, 12, 1)), "top", 0)
+        deconvnet(model, _images((1, 12, 12, 1)), "conv2", 0)
     # Layers above the chosen one do not matter.
     assert deconvnet(model, _images((1, 12, 12, 1)), "conv1", 0).shape == (1, 12, 12, 1)
 
 
 def test_the_explicit_forward_pass_is_the_models(separate):
     images = _images((3, 13, 13, 2))
-    conv = check_layer(separate, "conv_b", "conv")
+    conv = check_layer(separate, "conv2", "conv")
     top, _ = backward.forward(backward.build_stages(separate, conv, "test"), images)
-    np.testing.assert_allclose(top, feature_maps(separate, ["relu_b"], images)["relu_b"],
+    np.testing.assert_allclose(top, feature_maps(separate, ["relu2"], images)["relu2"],
                                atol=1e-5)
