@@ -272,10 +272,11 @@ def load(name: str, directory: str | Path | None = None, epoch: int | None = Non
         if epoch > count:
             raise ValueError(f"epoch must be in 1..{count} for {name!r}, got {epoch}.")
         stored.update({k: v[epoch - 1] for k, v in snapshots.items()})
+    from cnnlab.training import weights_by_path
+
     model = recipe.build()
-    for variable in model.weights:
-        key = variable.path.split("/", 1)[1]  # 'conv1/kernel', without the model's name
-        variable.assign(stored[key].astype(np.float32))
+    for key, variable in zip(weights_by_path(model), model.weights, strict=True):
+        variable.assign(stored[key].astype(np.float32))          # key: 'conv1/kernel'
     model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -370,7 +371,7 @@ def reproduce(name: str, directory: str | Path | None = None, verbose: int = 2) 
 
     from cnnlab.data import load_mnist
     from cnnlab.runtime import set_seed
-    from cnnlab.training import train
+    from cnnlab.training import train, weights_by_path
 
     recipe = _recipe(name)
     directory = _directory(directory)
@@ -408,9 +409,10 @@ def reproduce(name: str, directory: str | Path | None = None, verbose: int = 2) 
                 extra[key] = value
     weights_file, record_file, epochs_file = _paths(name, directory)
     if recipe.keep_weights:
-        stored = {v.path.split("/", 1)[1]: v.numpy().astype(np.float16) for v in model.weights}
-        for variable in model.weights:
-            variable.assign(stored[variable.path.split("/", 1)[1]].astype(np.float32))
+        stored = {key: value.astype(np.float16)
+                  for key, value in weights_by_path(model).items()}
+        for key, variable in zip(stored, model.weights, strict=True):
+            variable.assign(stored[key].astype(np.float32))
         np.savez_compressed(weights_file, **stored)
     test = (recipe.evaluate or evaluate)(model, x_test, y_test)
     np.savez_compressed(epochs_file, **arrays)

@@ -10,7 +10,7 @@ import numpy as np
 from cnnlab.checks import check_images, check_int, check_layers, check_number
 from cnnlab.explorers.base import Control, Explorer
 from cnnlab.explorers.digits import check_classifier, check_digits, digit_control
-from cnnlab.plotting import show_heatmap, show_image
+from cnnlab.plotting import heatmap_margin, show_heatmap, show_image
 
 # What learning_explorer reads from zoo.record("sakai2019_learning").
 RECORD_KEYS = ("maps", "map_max", "sigmoid")
@@ -19,21 +19,6 @@ RECORD_KEYS = ("maps", "map_max", "sigmoid")
 def _top3(probabilities: np.ndarray) -> str:
     top = np.argsort(probabilities)[::-1][:3]
     return ", ".join(f"{index}: {probabilities[index]:.2f}" for index in top)
-
-
-def _margin(model, layer: str) -> int:
-    """How far in from the image's edge the layer's unit (0, 0) is centred (stride 1 only).
-
-    A 'valid' convolution's map is smaller than the image; drawn over it, it
-    must start at the centre of its first unit's receptive field, not at the
-    edge. Strided (pooled) maps are stretched over the whole image.
-    """
-    from cnnlab.receptive import receptive_field
-
-    field = receptive_field(model, layer)
-    if field.stride != (1, 1):
-        return 0
-    return max(0, field.offset[0] + (field.size[0] - 1) // 2)
 
 
 def _uploaded_digit(upload) -> tuple[np.ndarray, str] | None:
@@ -156,7 +141,7 @@ def gradcam_explorer(model, images: np.ndarray, labels: np.ndarray, layers: Sequ
     layers = [found.name for found in check_layers(model, layers, "conv")]
     for name in layers:  # a model grad_cam cannot explain fails here, with its own message
         grad_cam(model, images[:1], name, 0, weighting=weighting)
-    margins = {name: _margin(model, name) for name in layers}
+    margins = {name: heatmap_margin(model, name) for name in layers}
 
     def render(layer, digit, class_index):
         batch = images[digit:digit + 1]
