@@ -42,14 +42,16 @@ def class_backgrounds(low: float = 0.1, high: float = 0.5) -> np.ndarray:
     return np.linspace(low, high, 10, dtype=np.float32)
 
 
-def add_background(images: np.ndarray, classes: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """Copies of ``images`` on the background gray of ``classes[i]``: level + (1 - level) * image.
+def add_background(images: np.ndarray, class_index: np.ndarray,
+                   levels: np.ndarray) -> np.ndarray:
+    """Copies of ``images`` on the background gray of class ``class_index[i]``:
+    level + (1 - level) * image.
 
     Parameters
     ----------
     images : ndarray, shape (N, H, W, C), float32 in [0, 1]
         Digits on black (MNIST).
-    classes : ndarray, shape (N,), int in 0..9
+    class_index : ndarray, shape (N,), int in 0..9
         Whose background each image gets: the true labels for a biased
         training set; other classes to see what the network follows.
     levels : ndarray, shape (10,), values in [0, 1)
@@ -63,10 +65,10 @@ def add_background(images: np.ndarray, classes: np.ndarray, levels: np.ndarray) 
     Raises
     ------
     TypeError, ValueError
-        For bad images, classes or levels.
+        For bad images, class indices or levels.
     """
     images = check_images(images, unit_range=True)
-    classes = check_labels(classes, images.shape[0], "classes")
+    class_index = check_labels(class_index, images.shape[0], "class_index")
     levels = np.asarray(levels)
     if levels.dtype.kind not in "fiu":
         raise TypeError(f"levels must be numbers, got dtype {levels.dtype}.")
@@ -74,7 +76,7 @@ def add_background(images: np.ndarray, classes: np.ndarray, levels: np.ndarray) 
     if levels.shape != (10,) or not (np.isfinite(levels).all() and (levels >= 0).all()
                                      and (levels < 1).all()):
         raise ValueError(f"levels must be 10 values in [0, 1), got {np.asarray(levels)!r}.")
-    level = levels[classes].astype(np.float32)[:, None, None, None]
+    level = levels[class_index].astype(np.float32)[:, None, None, None]
     return (level + (1 - level) * images).astype(np.float32)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cnnlab.checks import check_images, check_int, check_labels, check_number
+from cnnlab.checks import check_images, check_int, check_labels, check_model_images, check_number
 
 
 @dataclass
@@ -102,7 +102,7 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
     """
     import keras
 
-    images = check_images(images, unit_range=True)
+    images = check_model_images(model, images)
     labels = check_labels(labels, images.shape[0])
     epochs = check_int("epochs", epochs, 1)
     batch_size = check_int("batch_size", batch_size, 1)
@@ -388,11 +388,8 @@ def linear_probe(model, train_images: np.ndarray, train_labels: np.ndarray,
     from cnnlab.features import feature_maps
     from cnnlab.runtime import set_seed
 
-    train_images = check_images(train_images, "train_images", unit_range=True)
-    test_images = check_images(test_images, "test_images", unit_range=True)
-    if train_images.shape[1:] != test_images.shape[1:]:
-        raise ValueError(f"train_images and test_images differ in shape: "
-                         f"{train_images.shape[1:]} and {test_images.shape[1:]} per image.")
+    train_images = check_model_images(model, train_images, "train_images")
+    test_images = check_model_images(model, test_images, "test_images")
     train_labels = check_labels(train_labels, len(train_images), "train_labels")
     test_labels = check_labels(test_labels, len(test_images), "test_labels")
     epochs = check_int("epochs", epochs, 1)

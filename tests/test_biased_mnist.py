@@ -128,10 +128,10 @@ _LEVELS = np.linspace(0.1, 0.5, 10)
          r"^levels must be 10 values in \[0, 1\)"),
         ({"levels": np.where(_LEVELS == _LEVELS[3], np.inf, _LEVELS)}, ValueError,
          r"^levels must be 10 values in \[0, 1\)"),
-        ({"classes": np.array([0, 3, 10, 5])}, ValueError, r"^classes must be in 0\.\.9"),
-        ({"classes": np.array([0, -1, 9, 5])}, ValueError, r"^classes must be in 0\.\.9"),
-        ({"classes": _CLASSES[:3]}, ValueError, r"^classes must have shape \(4,\)"),
-        ({"classes": _CLASSES.astype(float)}, TypeError, r"^classes must be integers"),
+        ({"class_index": np.array([0, 3, 10, 5])}, ValueError, r"^class_index must be in 0\.\.9"),
+        ({"class_index": np.array([0, -1, 9, 5])}, ValueError, r"^class_index must be in 0\.\.9"),
+        ({"class_index": _CLASSES[:3]}, ValueError, r"^class_index must have shape \(4,\)"),
+        ({"class_index": _CLASSES.astype(float)}, TypeError, r"^class_index must be integers"),
         ({"images": _IMAGES + 0.5}, ValueError, r"^images must have values in \[0, 1\]"),
         ({"images": _IMAGES - 0.5}, ValueError, r"^images must have values in \[0, 1\]"),
         ({"images": (_IMAGES * 255).astype(np.uint8)}, TypeError,
@@ -144,7 +144,7 @@ _LEVELS = np.linspace(0.1, 0.5, 10)
          "images-negative", "images-uint8", "images-3d", "images-list"],
 )
 def test_add_background_rejects_bad_input(kwargs, error, match):
-    args = {"images": _IMAGES, "classes": _CLASSES, "levels": _LEVELS, **kwargs}
+    args = {"images": _IMAGES, "class_index": _CLASSES, "levels": _LEVELS, **kwargs}
     with pytest.raises(error, match=match):
         add_background(**args)
 

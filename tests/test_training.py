@@ -644,7 +644,7 @@ _X = np.zeros((4, 8, 10, 1), np.float32)
     ("args", "kwargs", "error", "match"),
     [
         ((_X, np.zeros(4, int), np.zeros((2, 8, 9, 1), np.float32), np.zeros(2, int)), {},
-         ValueError, r"^train_images and test_images differ in shape"),
+         ValueError, r"^test_images must have shape \(N, 8, 10, 1\) for model"),
         ((_X, np.zeros(3, int), _X[:2], np.zeros(2, int)), {}, ValueError,
          r"train_labels must have shape \(4,\)"),
         ((_X, np.zeros(4, int), _X[:2], np.full(2, 10)), {}, ValueError,
