@@ -5,6 +5,8 @@ in force when the layer object is made. Layers are named like the book's models
 ("conv1", "conv2", "pool", "predictions", ...), so tests name them the same way.
 """
 
+import numpy as np
+
 
 def tiny_gap_cnn(seed: int = 3, size: int = 12, *, filters=(4, 5), pool: bool = True,
                  classes: int = 3, activation: str | None = "softmax"):
@@ -218,3 +220,52 @@ def tiny_branched_cnn(seed: int = 0, size: int = 8):
     merged = keras.layers.Add(name="add")([a, b])
     return keras.Model(inputs, keras.layers.Conv2D(1, 3, name="conv2")(merged),
                        name="tiny_branched")
+
+
+def _digit_model(seed, make_layers, name):
+    """A seeded model on 28x28x1 inputs.
+
+    The seed is set before the layers are made: Keras draws an initializer's seed
+    when the layer is constructed, not when it is built.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input((28, 28, 1)), *make_layers(keras.layers)], name=name)
+
+
+def digit_gap_cnn():
+    """conv1 -> conv2 -> global average pooling -> dense: CAM and Grad-CAM both work."""
+    return _digit_model(0, lambda layers: [
+        layers.Conv2D(4, 3, activation="relu", name="conv1"),
+        layers.Conv2D(4, 3, activation="relu", name="conv2"),
+        layers.GlobalAveragePooling2D(name="gap"),
+        layers.Dense(10, activation="softmax", name="predictions"),
+    ], "gap")
+
+
+def digit_flat_cnn():
+    """conv1 -> pool -> conv2 -> flatten -> dense: Grad-CAM works on it, CAM does not."""
+    return _digit_model(1, lambda layers: [
+        layers.Conv2D(4, 3, activation="relu", name="conv1"),
+        layers.MaxPooling2D(2, name="pool"),
+        layers.Conv2D(4, 3, activation="relu", name="conv2"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(10, activation="softmax", name="predictions"),
+    ], "flat")
+
+
+def digit_saturated_cnn():
+    """conv1 -> flatten -> dense whose bias of 200 saturates class 3: p = 1 in float32."""
+    model = _digit_model(2, lambda layers: [
+        layers.Conv2D(4, 3, activation="relu", name="conv1"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(10, activation="softmax", name="predictions"),
+    ], "saturated")
+    model.layers[-1].bias.assign(np.where(np.arange(10) == 3, 200.0, 0.0).astype(np.float32))
+    return model
+
+
+def digit_conv_only():
+    """One convolution and nothing after it: feature maps, but no class scores."""
+    return _digit_model(3, lambda layers: [layers.Conv2D(4, 3, name="conv1")], "conv_only")

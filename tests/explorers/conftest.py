@@ -7,18 +7,7 @@ Session-scoped models are never changed by a test.
 
 import numpy as np
 import pytest
-
-
-def _sequential(seed, make_layers, name):
-    """A seeded model on 28x28x1 inputs.
-
-    The seed is set before the layers are made: Keras draws an initializer's seed
-    when the layer is constructed, not when it is built.
-    """
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    return keras.Sequential([keras.Input((28, 28, 1)), *make_layers(keras.layers)], name=name)
+from tiny_models import digit_conv_only, digit_flat_cnn, digit_gap_cnn, digit_saturated_cnn
 
 
 @pytest.fixture
@@ -31,47 +20,26 @@ def digits(rng):
 
 @pytest.fixture(scope="session")
 def gap_model():
-    """conv1 -> conv2 -> global average pooling -> dense: CAM and Grad-CAM both work."""
-
-    return _sequential(0, lambda layers: [
-        layers.Conv2D(4, 3, activation="relu", name="conv1"),
-        layers.Conv2D(4, 3, activation="relu", name="conv2"),
-        layers.GlobalAveragePooling2D(name="gap"),
-        layers.Dense(10, activation="softmax", name="predictions"),
-    ], "gap")
+    """:func:`tiny_models.digit_gap_cnn`, shared: never changed by a test."""
+    return digit_gap_cnn()
 
 
 @pytest.fixture(scope="session")
 def flat_model():
-    """conv1 -> pool -> conv2 -> flatten -> dense: Grad-CAM works on it, CAM does not."""
-
-    return _sequential(1, lambda layers: [
-        layers.Conv2D(4, 3, activation="relu", name="conv1"),
-        layers.MaxPooling2D(2, name="pool"),
-        layers.Conv2D(4, 3, activation="relu", name="conv2"),
-        layers.Flatten(name="flatten"),
-        layers.Dense(10, activation="softmax", name="predictions"),
-    ], "flat")
+    """:func:`tiny_models.digit_flat_cnn`, shared: never changed by a test."""
+    return digit_flat_cnn()
 
 
 @pytest.fixture(scope="session")
 def saturated_model():
-    """conv1 -> flatten -> dense whose bias of 200 saturates class 3: p = 1 in float32."""
-
-    model = _sequential(2, lambda layers: [
-        layers.Conv2D(4, 3, activation="relu", name="conv1"),
-        layers.Flatten(name="flatten"),
-        layers.Dense(10, activation="softmax", name="predictions"),
-    ], "saturated")
-    model.layers[-1].bias.assign(np.where(np.arange(10) == 3, 200.0, 0.0).astype(np.float32))
-    return model
+    """:func:`tiny_models.digit_saturated_cnn`, shared: never changed by a test."""
+    return digit_saturated_cnn()
 
 
 @pytest.fixture(scope="session")
 def conv_only_model():
-    """One convolution and nothing after it: feature maps, but no class scores."""
-
-    return _sequential(3, lambda layers: [layers.Conv2D(4, 3, name="conv1")], "conv_only")
+    """:func:`tiny_models.digit_conv_only`, shared: never changed by a test."""
+    return digit_conv_only()
 
 
 @pytest.fixture
