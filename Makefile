@@ -89,7 +89,7 @@ test-site: $(STAMP) browser book
 	$(BIN)/python -m pytest tests -m site
 
 # Re-run every chapter in place; widget state is not stored (the site uses the
-# viewers' own HTML, and stored state would make the site load widget code).
+# explorers' own HTML, and stored state would make the site load widget code).
 execute: $(STAMP) data
 	@for nb in $(NOTEBOOKS); do echo "executing $$nb"; \
 	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \

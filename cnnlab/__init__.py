@@ -17,6 +17,7 @@ Modules (import what you need; importing the package does nothing else):
   - ``class_score``          the front end of class-score methods: checks, the
     classifier head, cached sub-models, the score, one compiled tape
   - ``cam``, ``gradcam``, ``occlusion``  CAM, Grad-CAM and Grad-CAM++, occlusion
+  - ``integrated_gradients``  a pixel-space method on the same front end
   - ``methods``              every class-score heatmap method by name, one signature
   - ``backward``, ``projections``  one backward loop with ReLU rules: deconvnet,
     backprop (the gradient), guided backprop

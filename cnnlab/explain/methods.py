@@ -2,7 +2,9 @@
 
 ``METHODS[name](model, images, layer, class_index, batch_size=128)`` returns
 heatmaps of shape (N, h, w), float32, larger where the method finds more
-evidence for class ``class_index``. The explorers offer these methods and the
+evidence for class ``class_index``: at the layer's resolution (CAM, Grad-CAM),
+the patch grid's (occlusion) or the pixels' (integrated gradients, whose
+layer is None). The explorers offer these methods and the
 contract tests check every one of them, so a new method appears in both when
 it is added here. A new Grad-CAM variant is one channel-weighting function
 and one entry in :data:`cnnlab.explain.gradcam.CHANNEL_WEIGHTS`; it joins
@@ -18,6 +20,7 @@ import numpy as np
 
 from cnnlab.explain.cam import class_activation_maps
 from cnnlab.explain.gradcam import CHANNEL_WEIGHTS, grad_cam
+from cnnlab.explain.integrated_gradients import integrated_gradients
 from cnnlab.explain.occlusion import occlusion
 
 
@@ -54,8 +57,25 @@ def occlusion_drop(model, images: np.ndarray, layer, class_index: int | np.ndarr
     return (result.baseline_probability[:, None, None] - result.probability).astype(np.float32)
 
 
+def pixel_attributions(model, images: np.ndarray, layer, class_index: int | np.ndarray,
+                       batch_size: int = 128) -> np.ndarray:
+    """Integrated gradients (Sundararajan et al. 2017) in the shared signature.
+
+    A pixel-space method: ``layer`` must be None or the model's input. The
+    heatmap is the attribution summed over the channels, black baseline,
+    32 steps, from the logit.
+    """
+    from cnnlab.checks import check_layer
+
+    if layer is not None and check_layer(model, layer, "conv_or_input") is not None:
+        raise ValueError(f"layer must be None or the input for integrated gradients (a "
+                         f"pixel-space method), got {getattr(layer, 'name', layer)!r}.")
+    return integrated_gradients(model, images, class_index, batch_size=batch_size).sum(axis=-1)
+
+
 METHODS: dict[str, Callable[..., np.ndarray]] = {
     "cam": cam,
     **{name: partial(grad_cam, weighting=name) for name in CHANNEL_WEIGHTS},
     "occlusion": occlusion_drop,
+    "integrated_gradients": pixel_attributions,
 }

@@ -14,8 +14,9 @@ import tensorflow as tf
 
 from cnnlab.explain.methods import METHODS
 
-# The layer each method is asked about on the tiny GAP model: CAM has only one.
-LAYER = {"cam": "conv2"}
+# The layer each method is asked about on the tiny GAP model: CAM has only one, a
+# pixel-space method none.
+LAYER = {"cam": "conv2", "integrated_gradients": None}
 NAMES = sorted(METHODS)
 
 
@@ -38,7 +39,7 @@ def _fingerprint(model, probe):
 
 
 def test_every_method_is_in_the_table():
-    assert {"cam", "grad_cam", "grad_cam++", "occlusion"} <= set(METHODS)
+    assert {"cam", "grad_cam", "grad_cam++", "occlusion", "integrated_gradients"} <= set(METHODS)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -163,3 +164,10 @@ def test_a_dense_layer_is_refused(gap_model, images, name):
 def test_cam_refuses_another_layer(gap_model, images):
     with pytest.raises(ValueError, match=r"^layer must be 'conv2' for CAM"):
         _call("cam", gap_model, images, 0, layer="conv1")
+
+
+def test_a_pixel_method_refuses_a_layer_and_takes_the_input(gap_model, images):
+    with pytest.raises(ValueError, match=r"^layer must be None or the input for integrated"):
+        _call("integrated_gradients", gap_model, images, 0, layer="conv1")
+    np.testing.assert_array_equal(_call("integrated_gradients", gap_model, images, 0, "image"),
+                                  _call("integrated_gradients", gap_model, images, 0, None))
