@@ -1,20 +1,17 @@
-"""Tests for cnnlab.receptive: receptive fields against perturbation, top-k against brute force."""
+"""Tests for cnnlab.receptive: receptive fields against perturbation, crop_patches by hand."""
 
 import keras
 import numpy as np
 import pytest
 from tiny_models import (
     tiny_branched_cnn,
-    tiny_dense_cnn,
     tiny_dilated_conv,
     tiny_even_functional_cnn,
     tiny_odd_chain_cnn,
 )
 
-import cnnlab.data
-import cnnlab.features
-from cnnlab import models, zoo
-from cnnlab.features import feature_maps, top_activations
+from cnnlab import models
+from cnnlab.features import feature_maps
 from cnnlab.receptive import crop_patches, receptive_field, unit_patch
 
 
@@ -133,99 +130,6 @@ def test_receptive_field_refuses_what_it_cannot_follow():
 def test_unit_patch_rejects_units_outside_the_layer(i, j, match):
     with pytest.raises(ValueError, match=match):
         unit_patch(models.keras_example_cnn(), "conv1", i, j)
-
-
-# -- top-k activating images ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    """conv1 (4 filters), conv2, pool, a linear 'same' conv3 (3 filters), then a dense head."""
-    return tiny_dense_cnn(seed=3, size=12, conv3_filters=3, conv3_activation=None)
-
-
-# Fields of the tiny model by hand: (size, stride, offset).
-TINY_FIELDS = {"conv1": (3, 1, 0), "conv2": (5, 1, 0), "pool": (6, 2, 0),
-               "conv3": (10, 2, -2)}
-
-
-def _brute_force(model, layer, channel, images, k, field):
-    maps = feature_maps(model, [layer], images)[layer][..., channel]
-    best = maps.reshape(len(images), -1).max(axis=1)
-    order = sorted(range(len(images)), key=lambda n: (-best[n], n))[:k]
-    positions = [np.unravel_index(maps[n].argmax(), maps[n].shape) for n in order]
-    size, stride, offset = field
-    boxes = [(offset + i * stride, offset + j * stride, offset + i * stride + size,
-              offset + j * stride + size) for i, j in positions]
-    return np.array(order), best[order], np.array(positions), np.array(boxes)
-
-
-@pytest.mark.parametrize(("layer", "channel"), [("conv1", 0), ("conv1", 3), ("pool", 1),
-                                                ("conv3", 2)])
-@pytest.mark.parametrize("chunk_bytes", [None, 1], ids=["one-chunk", "one-image-chunks"])
-def test_top_activations_match_brute_force(tiny, rng, monkeypatch, layer, channel, chunk_bytes):
-    if chunk_bytes is not None:
-        monkeypatch.setattr(cnnlab.features, "_CHUNK_BYTES", chunk_bytes)
-    images = rng.random((40, 12, 12, 1), dtype=np.float32)
-    top = top_activations(tiny, layer, channel, images, k=6, batch_size=7)
-    indices, values, positions, boxes = _brute_force(tiny, layer, channel, images, 6,
-                                                     TINY_FIELDS[layer])
-    assert (top.layer, top.channel) == (layer, channel)
-    np.testing.assert_array_equal(top.indices, indices)
-    np.testing.assert_allclose(top.values, values, atol=1e-6)
-    np.testing.assert_array_equal(top.positions, positions)
-    np.testing.assert_array_equal(top.boxes, boxes)
-
-
-def test_top_activations_break_ties_by_index_and_position(tiny):
-    # Blank images: every unit of every image equals relu(bias), a tie everywhere.
-    top = top_activations(tiny, "conv1", 1, np.zeros((5, 12, 12, 1), np.float32), k=3)
-    np.testing.assert_array_equal(top.indices, [0, 1, 2])
-    np.testing.assert_array_equal(top.positions, [[0, 0]] * 3)
-
-
-def test_top_activations_leave_the_model_unchanged(tiny, rng):
-    before = [w.copy() for w in tiny.get_weights()]
-    top_activations(tiny, "pool", 0, rng.random((4, 12, 12, 1), dtype=np.float32), k=2)
-    assert len(tiny.layers) == 7
-    for a, b in zip(before, tiny.get_weights(), strict=True):
-        np.testing.assert_array_equal(a, b)
-
-
-def test_top_activations_on_the_trained_model():
-    (_, _), (x_test, _) = cnnlab.data.load_mnist()
-    images, model = x_test[:500], zoo.load("keras_example_cnn")
-    top = top_activations(model, "conv1", 0, images, k=9)
-    indices, values, positions, boxes = _brute_force(model, "conv1", 0, images, 9, (3, 1, 0))
-    np.testing.assert_array_equal(top.indices, indices)
-    np.testing.assert_allclose(top.values, values, rtol=1e-6)
-    np.testing.assert_array_equal(top.positions, positions)
-    np.testing.assert_array_equal(top.boxes, boxes)
-    patches = crop_patches(images[top.indices], top.boxes)
-    assert patches.shape == (9, 3, 3, 1)
-    i, j = top.positions[0]
-    np.testing.assert_array_equal(patches[0], images[top.indices[0], i:i + 3, j:j + 3])
-
-
-@pytest.mark.parametrize(
-    ("layer", "channel", "k", "imgs", "error", "match"),
-    [("nope", 0, 3, None, ValueError, r"unknown layer 'nope'"),
-     ("dense1", 0, 3, None, ValueError,
-      r"^layer must be a Conv2D or pooling layer \(one with feature maps\), got 'dense1'"),
-     ("flatten", 0, 3, None, ValueError, r"got 'flatten' \(Flatten\)"),
-     ("conv1", 4, 3, None, ValueError, r"channel must be in 0\.\.3 for layer 'conv1', got 4"),
-     ("conv1", -1, 3, None, ValueError, r"channel must be at least 0"),
-     ("conv1", 1.0, 3, None, TypeError, r"channel must be an int"),
-     ("conv1", 0, 0, None, ValueError, r"k must be at least 1, got 0"),
-     ("conv1", 0, 6, None, ValueError, r"k must be at most the number of images \(5\), got 6"),
-     ("conv1", 0, 3, np.full((5, 12, 12, 1), np.nan, np.float32), ValueError, r"NaN"),
-     ("conv1", 0, 3, np.zeros((5, 12, 12)), ValueError, r"images must have shape \(N, H, W, C\)"),
-     ("conv1", 0, 3, np.full((5, 12, 12, 1), 2.0, np.float32), ValueError, r"in \[0, 1\]")],
-)
-def test_top_activations_reject_bad_input(tiny, rng, layer, channel, k, imgs, error, match):
-    images = rng.random((5, 12, 12, 1), dtype=np.float32) if imgs is None else imgs
-    with pytest.raises(error, match=match):
-        top_activations(tiny, layer, channel, images, k=k)
 
 
 # -- crop_patches --------------------------------------------------------------------------
