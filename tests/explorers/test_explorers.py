@@ -419,6 +419,25 @@ def test_gradcam_explorer_draws_both_maps(digits, flat_model, layer, digit, clas
         assert ("(empty)" in title) == (heatmap.max() == 0)
 
 
+def test_gradcam_explorer_offers_every_channel_weighting(digits, flat_model):
+    # A variant added to CHANNEL_WEIGHTS is drawn by the same explorer, with its own maps.
+    from cnnlab.explain.gradcam import CHANNEL_WEIGHTS, grad_cam
+    from cnnlab.plotting import heatmap_overlay
+
+    images, labels = digits
+    batch = images[1:2]
+    for weighting in CHANNEL_WEIGHTS:
+        explorer = explorers.gradcam_explorer(flat_model, images, labels, layers=("conv2",),
+                                              static_digits=(1,), weighting=weighting)
+        fig = explorer.render(layer="conv2", digit=1, class_index=4)
+        heatmap = grad_cam(flat_model, batch, "conv2", 4, weighting=weighting)[0]
+        np.testing.assert_allclose(_panel(fig, 1), heatmap_overlay(batch[0], heatmap),
+                                   atol=1e-6)
+    with pytest.raises(ValueError, match=r"^weighting must be one of \['grad_cam', "):
+        explorers.gradcam_explorer(flat_model, images, labels, layers=("conv2",),
+                                   weighting="grad_cam+")
+
+
 def test_gradcam_explorer_pictures_differ_by_class(digits, flat_model):
     explorer = explorers.gradcam_explorer(flat_model, *digits, layers=("conv2",),
                                         static_digits=(0,))
