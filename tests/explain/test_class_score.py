@@ -42,7 +42,7 @@ def test_pixel_gradients_equal_autodiff_through_the_whole_model(dense_model, ima
     with tf.GradientTape() as tape:
         tape.watch(x)
         # The softmax is the model's own output; logits and sigmoid from the head's input.
-        logits = tf.matmul(keras.Model(dense_model.inputs, head.input)(x), head.kernel) \
+        logits = tf.matmul(keras.Model(dense_model.inputs[0], head.input)(x), head.kernel) \
             + head.bias
         chosen = {"logit": logits, "softmax": dense_model(x, training=False),
                   "sigmoid": tf.sigmoid(logits)}[score]
@@ -56,7 +56,7 @@ def test_layer_gradients_equal_autodiff_and_the_lower_layers_are_not_on_the_tape
         dense_model, images):
     classes = np.array([2, 0, 1, 2])
     maps, grads = score_gradients(dense_model, images, "conv2", classes)
-    conv2 = keras.Model(dense_model.inputs, dense_model.get_layer("conv2").output)(images)
+    conv2 = keras.Model(dense_model.inputs[0], dense_model.get_layer("conv2").output)(images)
     np.testing.assert_allclose(maps, conv2.numpy(), rtol=1e-6, atol=1e-6)
     a = tf.Variable(conv2)
     with tf.GradientTape() as tape:

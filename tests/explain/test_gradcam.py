@@ -153,7 +153,7 @@ def _grad_cam_plus_plus_by_nested_tapes(model, image, layer, c):
     of the gradient. Returns the map times exp(S), as the paper defines it."""
     names = [lay.name for lay in model.layers]
     above = model.layers[names.index(layer) + 1:]
-    maps = keras.Model(model.inputs, model.get_layer(layer).output)(image[None]).numpy()
+    maps = keras.Model(model.inputs[0], model.get_layer(layer).output)(image[None]).numpy()
     a = tf.Variable(maps.astype(np.float64))
     size = a.shape.num_elements()
 
@@ -205,7 +205,7 @@ def test_grad_cam_plus_plus_closed_form_on_a_gap_network(gap_model, rng):
     # With global average pooling, g = dS/dA^k_ij = w_k / (HW) everywhere, so eq. (19) gives
     # alpha = 1 / (2 + g sum_ab A^k_ab) and w_k = HW relu(g) / (2 + g sum_ab A^k_ab).
     images = rng.random((3, 12, 12, 1), dtype=np.float32)
-    maps = keras.Model(gap_model.inputs, gap_model.get_layer("conv2").output)(images).numpy()
+    maps = keras.Model(gap_model.inputs[0], gap_model.get_layer("conv2").output)(images).numpy()
     kernel = gap_model.get_layer("predictions").get_weights()[0]
     area = maps.shape[1] * maps.shape[2]
     for c in range(3):
