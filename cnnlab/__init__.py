@@ -27,6 +27,7 @@ Modules (import what you need; importing the package does nothing else):
   monitor, empty maps
 - ``cnnlab.biased_mnist``    chapter 6's MNIST with a background gray level per class
 - ``cnnlab.own_digit``       a reader's own digit, prepared as MNIST's were
+- ``cnnlab.prose``           numbers for the chapters' text: myst-nb's glue, also without myst-nb
 - ``cnnlab.plotting``        images, grids, heatmap overlays, curves
 - ``cnnlab.explorers``       the chapters' explorers; ``explorers.base`` is their
   machinery: live ipywidgets in a kernel, precomputed frames on the site
