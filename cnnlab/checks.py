@@ -82,6 +82,24 @@ def check_model(model: Any, name: str = "model"):
     return model
 
 
+def check_classifier(model: Any) -> int:
+    """A built classifier: one output of class scores, shape (N, K); returns K (num_classes).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`cnnlab.checks.check_model`, and for a model with another output.
+    """
+    model = check_model(model)
+    outputs = getattr(model, "outputs", None) or []
+    shape = tuple(outputs[0].shape) if len(outputs) == 1 else None
+    if shape is None or len(shape) != 2 or shape[-1] is None:
+        got = f"shape {shape}" if shape is not None else f"{len(outputs)} outputs"
+        raise ValueError(f"model {model.name!r} must have one output of class scores, shape "
+                         f"(N, num_classes), got {got}.")
+    return int(shape[-1])
+
+
 def check_layer(model: Any, layer: Any, kind: str = "any"):
     """The layer of ``model`` named (or given) by ``layer``, of the ``kind`` asked for.
 

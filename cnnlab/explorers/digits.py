@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnlab.checks import check_images, check_int, check_labels, check_model, check_model_images
+from cnnlab.checks import check_images, check_int, check_labels, check_model_images
 from cnnlab.explorers.base import Control
 
 
@@ -94,24 +94,6 @@ def check_min_size(images: np.ndarray, size: int, what: str) -> None:
     if min(height, width) < size:
         raise ValueError(f"images must be at least {size}x{size} pixels for {what}, got "
                          f"{height}x{width}.")
-
-
-def check_classifier(model: Any) -> int:
-    """A built classifier: one output of class scores, shape (N, K); returns K (num_classes).
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`cnnlab.checks.check_model`, and for a model with another output.
-    """
-    model = check_model(model)
-    outputs = getattr(model, "outputs", None) or []
-    shape = tuple(outputs[0].shape) if len(outputs) == 1 else None
-    if shape is None or len(shape) != 2 or shape[-1] is None:
-        got = f"shape {shape}" if shape is not None else f"{len(outputs)} outputs"
-        raise ValueError(f"model {model.name!r} must have one output of class scores, shape "
-                         f"(N, num_classes), got {got}.")
-    return int(shape[-1])
 
 
 def digit_control(static_digits: Sequence[int], n: int) -> Control:

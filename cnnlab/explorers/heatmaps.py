@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from cnnlab.checks import check_images, check_int, check_layers, check_number
+from cnnlab.checks import check_classifier, check_images, check_int, check_layers, check_number
 from cnnlab.explorers.base import Control, Explorer
-from cnnlab.explorers.digits import check_classifier, check_digits, digit_control
+from cnnlab.explorers.digits import check_digits, digit_control
 from cnnlab.plotting import heatmap_margin, show_heatmap, show_image
 
 # What learning_explorer reads from zoo.record("sakai2019_learning").

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from cnnlab.checks import check_layer
+from cnnlab.checks import check_classifier, check_layer
 from cnnlab.explorers.base import Control, Explorer
-from cnnlab.explorers.digits import check_classifier, check_digits, check_min_size, digit_control
+from cnnlab.explorers.digits import check_digits, check_min_size, digit_control
 from cnnlab.plotting import show_image
 
 
