@@ -81,7 +81,8 @@ def show_image(image: np.ndarray, ax: Axes | None = None, title: str | None = No
 def show_images(images: np.ndarray | Sequence[np.ndarray], ncols: int = 8,
                 titles: Sequence[str] | None = None, cmap: str = "gray",
                 normalize: str = "each", size: float = 1.2,
-                axes: np.ndarray | None = None) -> np.ndarray:
+                axes: np.ndarray | None = None,
+                row_labels: Sequence[str] | None = None) -> np.ndarray:
     """Draw images in a grid, as the source's ``plt.subplot`` loops do.
 
     Parameters
@@ -100,6 +101,9 @@ def show_images(images: np.ndarray | Sequence[np.ndarray], ncols: int = 8,
         Inches per image.
     axes : ndarray of Axes, optional
         Draw into these (at least N of them); a new figure if omitted.
+    row_labels : sequence of str, optional
+        One label per row, written left of the row (what the row shows: a
+        layer, a channel), so that a grid reads without its caption.
 
     Returns
     -------
@@ -110,8 +114,8 @@ def show_images(images: np.ndarray | Sequence[np.ndarray], ncols: int = 8,
     TypeError
         For an ``ncols`` that is not an int.
     ValueError
-        For an empty stack, ``ncols`` below 1, a wrong number of titles or an
-        unknown ``normalize``.
+        For an empty stack, ``ncols`` below 1, a wrong number of titles or row
+        labels, or an unknown ``normalize``.
     """
     images = [_as_2d(im, "each image") for im in images]
     if not images:
@@ -123,6 +127,8 @@ def show_images(images: np.ndarray | Sequence[np.ndarray], ncols: int = 8,
         raise ValueError(f"normalize must be 'each' or 'all', got {normalize!r}.")
     ncols = min(ncols, len(images))
     nrows = -(-len(images) // ncols)
+    if row_labels is not None and len(row_labels) != nrows:
+        raise ValueError(f"row_labels has {len(row_labels)} entries for {nrows} rows.")
     if axes is None:
         _, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows),
                                squeeze=False)
@@ -140,6 +146,8 @@ def show_images(images: np.ndarray | Sequence[np.ndarray], ncols: int = 8,
                        title=None if titles is None else titles[k])
         else:
             ax.axis("off")
+    for row, label in enumerate(row_labels or []):
+        axes[row, 0].set_ylabel(label, fontsize=9)
     return axes
 
 

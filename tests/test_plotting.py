@@ -93,6 +93,12 @@ def test_show_images_normalize_each_and_all(rng):
         assert ax.images[0].get_clim() == (images.min(), images.max())
 
 
+def test_show_images_labels_each_row_on_its_first_image(rng):
+    axes = plotting.show_images(rng.random((5, 3, 3)), ncols=2, row_labels=["x", "y", "z"])
+    assert [ax.get_ylabel() for ax in axes[:, 0]] == ["x", "y", "z"]
+    assert [ax.get_ylabel() for ax in axes[:, 1]] == ["", "", ""]
+
+
 def test_show_images_draws_into_given_axes(rng):
     fig, axes = plt.subplots(2, 2)
     images = rng.random((3, 4, 4))
@@ -117,9 +123,10 @@ def test_show_images_draws_into_given_axes(rng):
         ({"titles": ["a", "b"]}, ValueError, r"titles has 2 entries for 3 images"),
         ({"normalize": "x"}, ValueError, r"normalize must be 'each' or 'all'"),
         ({"axes": np.array([None])}, ValueError, r"axes has 1 Axes for 3 images"),
+        ({"ncols": 2, "row_labels": ["a"]}, ValueError, r"row_labels has 1 entries for 2 rows"),
     ],
     ids=["2d-stack", "rgb-stack", "empty-array", "empty-list", "ncols-0", "ncols-float",
-         "ncols-bool", "titles-count", "normalize-x", "too-few-axes"],
+         "ncols-bool", "titles-count", "normalize-x", "too-few-axes", "row-labels-count"],
 )
 def test_show_images_rejects_bad_input(kwargs, error, match):
     args = {"images": np.zeros((3, 4, 4)), **kwargs}

@@ -64,8 +64,13 @@ def feature_map_explorer(model, images: np.ndarray, labels: np.ndarray,
         fig, axes = plt.subplots(1, 2, figsize=(6.2, 3.0))
         show_image(images[digit], ax=axes[0], vmin=0, vmax=1,
                    title=f"test digit {digit} (label {labels[digit]})")
-        show_image(fmap, ax=axes[1], cmap="magma", colorbar=True,
-                   title=f"{layer}, channel {channel}: {fmap.shape[0]}x{fmap.shape[1]}")
+        # Maps come after a ReLU: 0 is the bottom of the scale. An all-zero map is
+        # drawn black on a 0..1 scale and says so, not as a flat middle colour.
+        top = float(fmap.max())
+        empty = " (all zero)" if top <= 0 else ""
+        show_image(fmap, ax=axes[1], cmap="magma", colorbar=True, vmin=min(0.0, float(fmap.min())),
+                   vmax=top if top > 0 else 1.0,
+                   title=f"{layer}, channel {channel}: {fmap.shape[0]}x{fmap.shape[1]}{empty}")
         fig.tight_layout()
         return fig
 

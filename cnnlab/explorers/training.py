@@ -79,8 +79,8 @@ def epoch_explorer(predicted: np.ndarray, confidence: np.ndarray, images: np.nda
     Returns
     -------
     Explorer
-        One slider (the epoch); a grid of the digits titled with the predicted
-        class and its probability, wrong ones in red.
+        One slider (the epoch); a grid of the digits titled with the true and
+        the predicted class and its probability, wrong ones in red.
 
     Raises
     ------
@@ -118,10 +118,11 @@ def epoch_explorer(predicted: np.ndarray, confidence: np.ndarray, images: np.nda
                 ax.axis("off")
                 continue
             show_image(images[k], ax=ax, vmin=0, vmax=1)
-            ax.set_title(f"{guess[k]}: {p[k]:.2f}", fontsize=9,
+            ax.set_title(f"{labels[k]}→{guess[k]} ({p[k]:.2f})", fontsize=9,
                          color="black" if guess[k] == labels[k] else "tab:red")
         wrong = int((guess != labels).sum())
-        fig.suptitle(f"after epoch {epoch}: {wrong} of {len(labels)} wrong", fontsize=10)
+        fig.suptitle(f"after epoch {epoch}: {wrong} of {len(labels)} wrong "
+                     "(true → predicted (probability))", fontsize=10)
         fig.tight_layout(rect=(0, 0, 1, 0.95))
         return fig
 

@@ -223,10 +223,10 @@ def test_epoch_explorer_titles_follow_the_record(digits):
     assert explorer.controls[0].values == (1, 2)
     first = explorer.render(epoch=1)
     assert "0 of 6 wrong" in first._suptitle.get_text()
-    assert first.axes[0].get_title() == f"{labels[0]}: 0.50"
+    assert first.axes[0].get_title() == f"{labels[0]}→{labels[0]} (0.50)"
     second = explorer.render(epoch=2)
     assert "6 of 6 wrong" in second._suptitle.get_text()
-    assert second.axes[0].get_title() == f"{(labels[0] + 1) % 10}: 0.25"
+    assert second.axes[0].get_title() == f"{labels[0]}→{(labels[0] + 1) % 10} (0.25)"
 
 
 def test_feature_map_explorer_shows_the_layer_output(digits, gap_model):
@@ -241,6 +241,19 @@ def test_feature_map_explorer_shows_the_layer_output(digits, gap_model):
     want = feature_maps(gap_model, ["conv2"], images[1:2])["conv2"][0, ..., 3]
     np.testing.assert_allclose(_panel(fig, 1), want, atol=1e-6)
     assert "24x24" in fig.axes[1].get_title()
+    assert fig.axes[1].images[0].get_clim() == (0.0, pytest.approx(float(want.max())))
+
+
+def test_feature_map_explorer_says_when_a_map_is_all_zero(gap_model):
+    # A black digit through zero-initialized biases: every conv1 map is relu(0) = 0.
+    assert not np.any(gap_model.get_layer("conv1").bias.numpy())
+    images = np.zeros((2, 28, 28, 1), np.float32)
+    explorer = explorers.feature_map_explorer(gap_model, images, np.array([0, 1]),
+                                            layers=("conv1",), static_digits=(0,),
+                                            static_channels=(0,))
+    fig = explorer.render(digit=0, layer="conv1", channel=0)
+    assert fig.axes[1].get_title().endswith("(all zero)")
+    assert fig.axes[1].images[0].get_clim() == (0.0, 1.0)
 
 
 def test_feature_map_explorer_refuses_a_missing_channel_live(digits, gap_model):
