@@ -47,6 +47,34 @@ def keras_example_cnn():
     ], name="keras_example_cnn")
 
 
+def keras_mlp():
+    """The Keras MNIST multilayer perceptron, the baseline the source compares with.
+
+    The source compares its CNN with a multilayer perceptron from its own
+    earlier post, whose layers it does not list; this is the MLP of the Keras
+    examples of the time (``mnist_mlp.py``): Flatten (784), Dense 512 relu,
+    Dropout 0.2, Dense 512 relu, Dropout 0.2, Dense 10 softmax: 669,706
+    parameters. Train with RMSprop (learning rate 0.001), batch 128.
+
+    Returns
+    -------
+    keras.Sequential
+        Uncompiled, input (None, 28, 28, 1), output softmax probabilities (None, 10).
+    """
+    import keras
+    from keras import layers
+
+    return keras.Sequential([
+        keras.Input(shape=INPUT_SHAPE, name="image"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(512, activation="relu", name="dense1"),
+        layers.Dropout(0.2, name="dropout1"),
+        layers.Dense(512, activation="relu", name="dense2"),
+        layers.Dropout(0.2, name="dropout2"),
+        layers.Dense(NUM_CLASSES, activation="softmax", name="predictions"),
+    ], name="keras_mlp")
+
+
 def gap_cnn():
     """The global-average-pooling CNN of the "CNN-GAP for MNIST" note.
 

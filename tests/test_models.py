@@ -123,6 +123,32 @@ def test_output_is_a_probability_distribution(rng, name):
     np.testing.assert_allclose(probabilities, expected, rtol=0, atol=1e-6)
 
 
+def test_the_mlp_baseline_is_the_keras_example_mlp(rng):
+    model = models.keras_mlp()
+    got = [(layer.name, type(layer), tuple(layer.output.shape[1:]), layer.count_params())
+           for layer in model.layers]
+    assert got == [("flatten", keras.layers.Flatten, (784,), 0),
+                   ("dense1", keras.layers.Dense, (512,), 784 * 512 + 512),
+                   ("dropout1", keras.layers.Dropout, (512,), 0),
+                   ("dense2", keras.layers.Dense, (512,), 512 * 512 + 512),
+                   ("dropout2", keras.layers.Dropout, (512,), 0),
+                   ("predictions", keras.layers.Dense, (10,), 512 * 10 + 10)]
+    assert model.count_params() == 669_706
+    assert [model.get_layer(n).rate for n in ("dropout1", "dropout2")] == [0.2, 0.2]
+    # The output is a softmax of two ReLU layers on the flattened pixels, by hand.
+    x = rng.random((3, 28, 28, 1), dtype=np.float32)
+    h = x.reshape(3, -1)
+    for name in ("dense1", "dense2"):
+        kernel, bias = (w.numpy() for w in model.get_layer(name).weights)
+        h = np.maximum(h @ kernel + bias, 0)
+    kernel, bias = (w.numpy() for w in model.get_layer("predictions").weights)
+    logits = h @ kernel + bias
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x)), expected, rtol=0,
+                               atol=1e-5)
+
+
 def test_keras_example_inference_ignores_dropout(rng):
     model = models.keras_example_cnn()
     x = rng.random((3, 28, 28, 1), dtype=np.float32)
