@@ -100,8 +100,52 @@ class TopK:
     boxes: np.ndarray
 
 
+def strongest_activations(model, layer, images: np.ndarray,
+                          batch_size: int = 128) -> np.ndarray:
+    """Each image's strongest activation in every feature map of a layer.
+
+    The score by which :func:`top_activations` ranks images (Zeiler & Fergus
+    2014, section 4: the maximum of the map over all positions), for all
+    channels at once: pass it to :func:`top_activations` as ``scores`` to
+    rank several channels of one layer after a single forward pass.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Not changed.
+    layer : str or keras layer
+        A Conv2D, MaxPooling2D or AveragePooling2D layer of ``model``.
+    images : ndarray, shape (N, H, W, C), float32 in [0, 1]
+    batch_size : int, default 128
+        Images per forward pass.
+
+    Returns
+    -------
+    ndarray, shape (N, channels), float32
+        ``max over (i, j)`` of the layer's output, per image and channel.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For an unknown or non-spatial layer, or bad images (wrong shape, NaN,
+        outside [0, 1]).
+    """
+    import keras
+
+    target = check_layer(model, layer, "spatial")
+    images = check_model_images(model, images)
+    batch_size = check_int("batch_size", batch_size, 1)
+    # A sub-model that ends in a spatial max: no feature maps are held.
+    strongest = _STRONGEST.setdefault(model, {})
+    if target.name not in strongest:
+        strongest[target.name] = keras.Model(
+            model.inputs, keras.ops.max(target.output, axis=(1, 2)))
+    return np.asarray(strongest[target.name].predict(images, batch_size=batch_size,
+                                                     verbose=0), dtype=np.float32)
+
+
 def top_activations(model, layer, channel: int, images: np.ndarray, k: int = 9,
-                    batch_size: int = 128) -> TopK:
+                    batch_size: int = 128, scores: np.ndarray | None = None) -> TopK:
     """The k images whose strongest unit in feature map ``channel`` is largest.
 
     Each image is scored by the maximum of the map over all positions
@@ -125,6 +169,9 @@ def top_activations(model, layer, channel: int, images: np.ndarray, k: int = 9,
         Images per forward pass. Memory grows with it: without oneDNN,
         TensorFlow's CPU convolution unfolds a batch into patches (conv2 of
         the Keras example CNN: 330 MB for 500 digits).
+    scores : ndarray, shape (N, channels), optional
+        :func:`strongest_activations` of the same model, layer and images,
+        computed once for several channels; computed here if omitted.
 
     Returns
     -------
@@ -134,10 +181,9 @@ def top_activations(model, layer, channel: int, images: np.ndarray, k: int = 9,
     ------
     TypeError, ValueError
         For an unknown or non-spatial layer, a channel out of range, bad images
-        (wrong shape, NaN, outside [0, 1]) or k outside 1..N.
+        (wrong shape, NaN, outside [0, 1]), k outside 1..N, or scores of
+        another shape than (N, channels).
     """
-    import keras
-
     target = check_layer(model, layer, "spatial")
     field = receptive_field(model, target)
     _, height, width, channels = target.output.shape
@@ -150,13 +196,17 @@ def top_activations(model, layer, channel: int, images: np.ndarray, k: int = 9,
     if k > len(images):
         raise ValueError(f"k must be at most the number of images ({len(images)}), got {k}.")
     batch_size = check_int("batch_size", batch_size, 1)
-    # Every image's strongest unit per channel comes from one sub-model that ends in a
-    # spatial max: no feature maps are held, whatever the number of images.
-    strongest = _STRONGEST.setdefault(model, {})
-    if target.name not in strongest:
-        strongest[target.name] = keras.Model(
-            model.inputs, keras.ops.max(target.output, axis=(1, 2)))
-    best = strongest[target.name].predict(images, batch_size=batch_size, verbose=0)[:, channel]
+    if scores is None:
+        # One sub-model that ends in a spatial max: no feature maps are held.
+        scores = strongest_activations(model, target, images, batch_size)
+    elif not isinstance(scores, np.ndarray) or scores.shape != (len(images), channels) \
+            or not np.issubdtype(scores.dtype, np.floating):
+        got = (f"{scores.dtype} {scores.shape}" if isinstance(scores, np.ndarray)
+               else type(scores).__name__)
+        raise ValueError(f"scores must be a float array of shape ({len(images)}, {channels}) "
+                         f"(strongest_activations of layer {target.name!r} on the images), "
+                         f"got {got}.")
+    best = scores[:, channel]
     indices = np.argsort(-best, kind="stable")[:k]
     # Where it sits, for the k chosen images only, from their maps in chunks.
     chunk = max(1, _CHUNK_BYTES // (height * width * channels * 4))

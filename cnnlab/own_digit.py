@@ -182,3 +182,61 @@ def to_mnist(image: Any) -> np.ndarray:
     field = np.zeros((FIELD, FIELD), dtype=np.float32)
     field[top:top + digit.shape[0], left:left + digit.shape[1]] = digit
     return np.clip(field / field.max(), 0, 1)[..., None]
+
+
+# The prepared "own" digits of the explorers (see :func:`prepared_digits`).
+PREPARED_STYLES = ("off-centre", "thick", "thin", "rotated")
+
+
+def prepared_digits(image: np.ndarray) -> dict[str, np.ndarray]:
+    """A test digit redrawn the ways a reader's own digit comes: off-centre, thick, thin, turned.
+
+    Each is made as a picture a reader might upload, a dark digit on light paper
+    of 112x112 pixels (the digit drawn four times larger, bilinear), and then
+    goes through :func:`to_mnist` like an upload. The same input always gives
+    the same pictures; the static site shows them where no upload is possible.
+
+    - 'off-centre': the digit in the top-left corner of the page (to_mnist centres it);
+    - 'thick': strokes widened by a 9x9 maximum filter (about 1 MNIST pixel each side);
+    - 'thin': strokes narrowed by a 5x5 minimum filter;
+    - 'rotated': the digit turned by 30 degrees anticlockwise.
+
+    Parameters
+    ----------
+    image : ndarray, shape (28, 28) or (28, 28, 1), float in [0, 1]
+        A white MNIST digit on black.
+
+    Returns
+    -------
+    dict of str to ndarray
+        One (28, 28, 1) float32 picture per name of :data:`PREPARED_STYLES`, in that order.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For an image that is not a float array of 28x28 values in [0, 1], or
+        one that a style leaves blank (as :func:`to_mnist`).
+    """
+    from PIL import ImageFilter
+
+    if not isinstance(image, np.ndarray) or not np.issubdtype(image.dtype, np.floating):
+        raise TypeError(f"image must be a float numpy array (an MNIST digit), got "
+                        f"{type(image).__name__}"
+                        + (f" of dtype {image.dtype}" if isinstance(image, np.ndarray) else "")
+                        + ".")
+    if image.shape not in ((FIELD, FIELD), (FIELD, FIELD, 1)):
+        raise ValueError(f"image must have shape (28, 28) or (28, 28, 1), got {image.shape}.")
+    if not (np.isfinite(image).all() and image.min() >= 0 and image.max() <= 1):
+        raise ValueError("image must have finite values in [0, 1].")
+    big = Image.fromarray((image.reshape(FIELD, FIELD) * 255).astype(np.uint8)).resize(
+        (4 * FIELD, 4 * FIELD), Image.Resampling.BILINEAR)
+    drawn = {
+        "off-centre": Image.new("L", (4 * FIELD, 4 * FIELD)),
+        "thick": big.filter(ImageFilter.MaxFilter(9)),
+        "thin": big.filter(ImageFilter.MinFilter(5)),
+        "rotated": big.rotate(30, resample=Image.Resampling.BILINEAR),
+    }
+    # Half size, in the top-left corner of the page.
+    drawn["off-centre"].paste(big.resize((2 * FIELD, 2 * FIELD), Image.Resampling.BILINEAR))
+    # A dark digit on light paper, as a reader draws it; to_mnist turns it round.
+    return {style: to_mnist(255 - np.asarray(drawn[style])) for style in PREPARED_STYLES}

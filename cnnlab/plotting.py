@@ -270,14 +270,27 @@ def show_probabilities(probabilities: np.ndarray, label: int | None = None,
     return ax
 
 
+# How heatmap_overlay stretches a map to [0, 1]: negatives cut to 0 first, or CAMshow's.
+OVERLAY_SCALES = ("positive", "min-max")
+
+
 def heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, threshold: float = 0.2,
-                    margin: int = 0) -> np.ndarray:
+                    margin: int = 0, scale: str = "positive") -> np.ndarray:
     """A heatmap laid over its image, as MathWorks' class activation mapping example draws it.
 
     The image is turned to gray and darkened (halved); the map is resized to
     the image (bilinear), normalised to [0, 1], cut to 0 below ``threshold``,
     coloured with a jet colormap that fades to black at 0, added, and the sum
     normalised to [0, 1] (the example's ``CAMshow``).
+
+    ``CAMshow`` normalises from the map's minimum to its maximum. That suits a
+    map that is never negative (Grad-CAM's, after its ReLU), but a class
+    activation map is signed (eq. 6.3): stretched from its most negative value,
+    the zero of "no evidence" lands mid-scale and is painted as if it were
+    evidence. So by default (``scale='positive'``) negative values are set to 0
+    first, as Grad-CAM's ReLU does, and only evidence *for* the class is
+    coloured; a map that is never negative is drawn exactly as ``CAMshow``
+    draws it. ``scale='min-max'`` is ``CAMshow`` itself, for any map.
 
     Parameters
     ----------
@@ -292,6 +305,10 @@ def heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, threshold: float = 0
         and its unit (0, 0) sits over pixel (margin, margin): 1 for conv1 and
         2 for conv2 of the Keras example CNN ((28 - h) / 2). The map is then
         resized to the inner (H - 2 margin, W - 2 margin) pixels only.
+    scale : {'positive', 'min-max'}, default 'positive'
+        'positive': negative values count as 0 (no evidence) before the map is
+        normalised; 'min-max': MathWorks' ``CAMshow``, from the map's minimum,
+        whatever its sign.
 
     Returns
     -------
@@ -302,9 +319,16 @@ def heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, threshold: float = 0
     ------
     ValueError, TypeError
         For a non-2-D image or map, values that are not finite, a threshold
-        outside [0, 1), or a margin that is not an int that leaves pixels inside.
+        outside [0, 1), a margin that is not an int that leaves pixels inside,
+        or an unknown scale.
     """
     from PIL import Image
+
+    if not isinstance(scale, str):
+        raise TypeError(f"scale must be a str, one of {OVERLAY_SCALES}, got "
+                        f"{type(scale).__name__}.")
+    if scale not in OVERLAY_SCALES:
+        raise ValueError(f"scale must be one of {OVERLAY_SCALES}, got {scale!r}.")
 
     image = _as_2d(image).astype(np.float32)
     heatmap = _as_2d(heatmap, "heatmap").astype(np.float32)
@@ -321,6 +345,8 @@ def heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, threshold: float = 0
     inner = np.asarray(Image.fromarray(heatmap, mode="F").resize(
         (width - 2 * margin, height - 2 * margin), Image.Resampling.BILINEAR), dtype=np.float32)
     resized = np.zeros((height, width), np.float32)
+    if scale == "positive":
+        inner = np.maximum(inner, 0)  # a ReLU: below 0 is evidence against, not weak evidence
     resized[margin:height - margin, margin:width - margin] = _unit(inner)
     resized[resized < threshold] = 0
     # jet(255) scaled by a ramp: weak evidence is dark, strong evidence bright red.
@@ -334,12 +360,13 @@ def _unit(values: np.ndarray) -> np.ndarray:
 
 
 def show_heatmap(image: np.ndarray, heatmap: np.ndarray, ax: Axes | None = None,
-                 title: str | None = None, threshold: float = 0.2, margin: int = 0) -> Axes:
+                 title: str | None = None, threshold: float = 0.2, margin: int = 0,
+                 scale: str = "positive") -> Axes:
     """Draw :func:`heatmap_overlay` of ``image`` and ``heatmap``.
 
     Parameters
     ----------
-    image, heatmap, threshold, margin
+    image, heatmap, threshold, margin, scale
         As :func:`heatmap_overlay`.
     ax : matplotlib Axes, optional
     title : str, optional
@@ -353,7 +380,7 @@ def show_heatmap(image: np.ndarray, heatmap: np.ndarray, ax: Axes | None = None,
     ValueError, TypeError
         As :func:`heatmap_overlay`.
     """
-    picture = heatmap_overlay(image, heatmap, threshold, margin)
+    picture = heatmap_overlay(image, heatmap, threshold, margin, scale)
     if ax is None:
         _, ax = plt.subplots(figsize=(3, 3))
     ax.imshow(picture, interpolation="nearest")

@@ -108,6 +108,12 @@ def _adam():
     return keras.optimizers.Adam(learning_rate=1e-3)
 
 
+def _rmsprop():
+    import keras
+
+    return keras.optimizers.RMSprop(learning_rate=1e-3)
+
+
 # The monitors, training sets and evaluations below import their modules when a run
 # needs them, so that importing the zoo stays cheap.
 
@@ -118,7 +124,7 @@ def _first_10000(x_train, y_train):
 def _weight_snapshots(x_test, y_test):
     from cnnlab.training import WeightSnapshots
 
-    return WeightSnapshots(kept=("conv1", "conv2", "predictions"))
+    return WeightSnapshots(kept=("conv1", "conv2", "predictions"), initial=True)
 
 
 def _biased_set(x_train, y_train):
@@ -139,15 +145,71 @@ def _background_figures(model, x_test, y_test):
     return background_figures(model, x_test, y_test)
 
 
+def _marked_set(x_train, y_train):
+    from cnnlab.biased_mnist import marked_training_set
+
+    return marked_training_set(x_train, y_train)
+
+
+def _randomly_marked_set(x_train, y_train):
+    from cnnlab.biased_mnist import marked_training_set
+
+    return marked_training_set(x_train, y_train, random_marks=True)
+
+
+def _mark_figures(model, x_test, y_test):
+    from cnnlab.biased_mnist import mark_figures
+
+    return mark_figures(model, x_test, y_test)
+
+
+def _background_and_mark_figures(model, x_test, y_test):
+    # The control of both traps: how a network that saw neither cue fares with each.
+    return {**_background_figures(model, x_test, y_test), **_mark_figures(model, x_test, y_test)}
+
+
 def _watch_learning(x_test, y_test):
     from cnnlab.learning_process import GradCamWatch
 
     return GradCamWatch(x_test, y_test)
 
 
+def _watch_saturation(x_test, y_test):
+    from cnnlab.learning_process import SaturationWatch
+
+    return SaturationWatch(x_test, y_test)
+
+
+def _first_10000_shuffled(x_train, y_train):
+    from cnnlab.explain.sanity import shuffled_labels
+
+    return x_train[:10_000], shuffled_labels(y_train[:10_000], seed=0)
+
+
+def _fit_and_test_figures(model, x_test, y_test):
+    """The test figures, and the accuracy on the shuffled labels the model was trained on."""
+    from cnnlab.data import load_mnist
+
+    (x_train, y_train), _ = load_mnist()
+    return {**evaluate(model, x_test, y_test),
+            "fit_accuracy": evaluate(model, *_first_10000_shuffled(x_train, y_train))["accuracy"]}
+
+
 _BIASED_SOURCE = ("chapter 6's biased-background trap after MathWorks' CAM example: the "
-                  "note's GAP network, Adam 1e-3, batch 128, 2 epochs, on the first 12,000 "
+                  "note's GAP network, Adam 1e-3, batch 128, 6 epochs, on the first 12,000 "
                   "training digits")
+_MARKED_SOURCE = ("chapter 6's class-mark trap after MathWorks' CAM example: the note's GAP "
+                  "network, Adam 1e-3, batch 128, 6 epochs, on the first 12,000 training "
+                  "digits, each with a 4x4 white mark in one of ten border places")
+
+
+def _marked(name: str, seed: int) -> Recipe:
+    """The class-mark trap trained from seed ``seed`` (several seeds give the spread)."""
+    return Recipe(name, models.gap_cnn, _adam, epochs=6, batch_size=128, seed=seed,
+                  training_set=_marked_set, evaluate=_mark_figures,
+                  claims=(("accuracy_own_mark", 0.95, 1.0), ("accuracy_plain", 0.0, 0.8),
+                          ("follows_mark", 0.15, 1.0)),
+                  source=_MARKED_SOURCE + f" that gives the class away; seed {seed}")
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in [
     Recipe("keras_example_cnn", models.keras_example_cnn, _adadelta, epochs=20,
@@ -166,15 +228,29 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
            source="chapter 5's short run of the Keras example CNN: Adadelta (learning rate "
                   "1.0), batch 128, 5 epochs on the first 10,000 training digits, the "
                   "weights kept after every epoch"),
-    Recipe("gap_cnn_biased", models.gap_cnn, _adam, epochs=2, batch_size=128, seed=0,
+    Recipe("gap_cnn_biased", models.gap_cnn, _adam, epochs=6, batch_size=128, seed=0,
            training_set=_biased_set, evaluate=_background_figures,
            claims=(("accuracy_plain", 0.0, 0.5), ("accuracy_own_background", 0.95, 1.0),
                    ("follows_background", 0.5, 1.0)),
            source=_BIASED_SOURCE + ", each on a gray background that gives its class away"),
-    Recipe("gap_cnn_plain", models.gap_cnn, _adam, epochs=2, batch_size=128, seed=0,
-           training_set=_plain_set, evaluate=_background_figures,
-           claims=(("accuracy_plain", 0.7, 1.0),),
+    Recipe("gap_cnn_plain", models.gap_cnn, _adam, epochs=6, batch_size=128, seed=0,
+           training_set=_plain_set, evaluate=_background_and_mark_figures,
+           claims=(("accuracy_plain", 0.85, 1.0),),
            source=_BIASED_SOURCE + ", on their own black background (the control)"),
+    _marked("gap_cnn_marked", 0),
+    _marked("gap_cnn_marked_seed1", 1),
+    _marked("gap_cnn_marked_seed2", 2),
+    Recipe("gap_cnn_remarked", models.gap_cnn, _adam, epochs=6, batch_size=128, seed=0,
+           training_set=_randomly_marked_set, evaluate=_mark_figures,
+           claims=(("accuracy_plain", 0.85, 1.0), ("follows_mark", 0.0, 0.2)),
+           source=_MARKED_SOURCE + " drawn at random, so that it tells nothing (the remedy: "
+                                   "data without the bias)"),
+    *(Recipe("keras_mlp" + ("" if seed == 0 else f"_seed{seed}"), models.keras_mlp, _rmsprop,
+             epochs=20, batch_size=128, validation_split=0.1, seed=seed,
+             keep_weights=seed == 0, claims=(("accuracy", 0.975, 1.0),),
+             source=f"chapter 3's baseline, the Keras example MLP (mnist_mlp.py): RMSprop "
+                    f"(learning rate 0.001), batch 128, 20 epochs, validation split 0.1, "
+                    f"seed {seed}") for seed in (0, 1, 2)),
     Recipe("sakai2019_learning", models.sakai2019_cnn, _adam, epochs=100, batch_size=100,
            seed=0, images_per_epoch=10_000, monitor=_watch_learning, keep_weights=False,
            claims=(("accuracy", 0.99, 1.0),),
@@ -182,6 +258,20 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
                   "dropout 0.5 in the fully connected part only, 10,000 random training "
                   "images per epoch, 100 epochs; Adam 1e-3 (the paper names no optimizer); "
                   "the watched digits' Grad-CAM maps after every epoch"),
+    Recipe("sakai2019_adadelta", models.sakai2019_cnn, _adadelta, epochs=100, batch_size=100,
+           seed=0, images_per_epoch=10_000, monitor=_watch_saturation, keep_weights=False,
+           claims=(("accuracy", 0.98, 1.0),),
+           source="sakai2019_learning with the optimizer of the Keras example of the paper's "
+                  "time, Adadelta (learning rate 1.0), instead of Adam 1e-3; the watched "
+                  "digits' Grad-CAM maps and logits after every epoch, and the first 1,000 "
+                  "test digits' logits and map peaks after 16 of the epochs"),
+    Recipe("keras_example_cnn_shuffled_labels", models.keras_example_cnn, _adam, epochs=80,
+           batch_size=128, seed=0, training_set=_first_10000_shuffled,
+           evaluate=_fit_and_test_figures,
+           claims=(("fit_accuracy", 0.9, 1.0), ("accuracy", 0.0, 0.2)),
+           source="the data randomization test of Adebayo et al. (2018): the Keras example "
+                  "CNN trained on the first 10,000 training digits with their labels randomly "
+                  "permuted (seed 0), Adam 1e-3, batch 128, 80 epochs"),
 ]}
 
 
@@ -233,7 +323,8 @@ def load(name: str, directory: str | Path | None = None, epoch: int | None = Non
         Where the weights are; the package's own by default.
     epoch : int, optional
         For a run that keeps per-epoch snapshots of some layers: those layers
-        as they were after this epoch (1-based), the others at their final
+        as they were after this epoch (1-based; 0: before training, for a run
+        that keeps its initial weights too), the others at their final
         values. The final model by default.
 
     Returns
@@ -263,15 +354,17 @@ def load(name: str, directory: str | Path | None = None, epoch: int | None = Non
         )
     stored = _arrays(weights_file)
     if epoch is not None:
-        epoch = check_int("epoch", epoch, 1)
-        snapshots = {k: v for k, v in _arrays(epochs_file).items()
-                     if k in stored} if epochs_file.is_file() else {}
+        epoch = check_int("epoch", epoch, 0)
+        arrays = _arrays(epochs_file) if epochs_file.is_file() else {}
+        snapshots = {k: v for k, v in arrays.items() if k in stored}
         if not snapshots:
             raise ValueError(f"the run {name!r} keeps no per-epoch weights; use epoch=None.")
         count = len(next(iter(snapshots.values())))
-        if epoch > count:
-            raise ValueError(f"epoch must be in 1..{count} for {name!r}, got {epoch}.")
-        stored.update({k: v[epoch - 1] for k, v in snapshots.items()})
+        first = 0 if all(f"initial/{k}" in arrays for k in snapshots) else 1
+        if not first <= epoch <= count:
+            raise ValueError(f"epoch must be in {first}..{count} for {name!r}, got {epoch}.")
+        stored.update({k: arrays[f"initial/{k}"] if epoch == 0 else v[epoch - 1]
+                       for k, v in snapshots.items()})
     from cnnlab.training import weights_by_path
 
     model = recipe.build()

@@ -198,3 +198,107 @@ def test_background_figures_of_a_network_that_reads_only_the_background(rng):
                                  "accuracy_own_background": 1.0,
                                  "accuracy_other_background": 0.0,
                                  "follows_background": 1.0})
+
+
+# -- the class mark --------------------------------------------------------------------------
+
+
+def test_mark_masks_by_hand():
+    masks = biased_mnist.mark_masks(np.arange(10))
+    assert masks.shape == (10, 28, 28) and masks.dtype == bool
+    assert (masks.sum(axis=(1, 2)) == 16).all()
+    # Class 0: top-left corner; class 4: bottom-left; class 5: top-right; class 9: bottom-right.
+    for c, (row, col) in {0: (0, 0), 4: (24, 0), 5: (0, 24), 9: (24, 24), 2: (12, 0)}.items():
+        want = np.zeros((28, 28), bool)
+        want[row:row + 4, col:col + 4] = True
+        np.testing.assert_array_equal(masks[c], want)
+    assert not (masks[:, None] & masks[None, :])[~np.eye(10, dtype=bool)].any()  # disjoint
+    coarse = biased_mnist.mark_masks(np.arange(10), (14, 14))
+    assert (coarse.sum(axis=(1, 2)) == 4).all()                      # 2x2 cells of a 14x14 map
+    np.testing.assert_array_equal(coarse, masks.reshape(10, 14, 2, 14, 2).any(axis=(2, 4)))
+    # Two cells around: 2x2 cells grow to 6x6, cut at the field's edge (class 2: 4 wide).
+    around = biased_mnist.mark_masks(np.array([2, 0]), (14, 14), margin=2)
+    want = np.zeros((2, 14, 14), bool)
+    want[0, 4:10, 0:4] = True
+    want[1, 0:4, 0:4] = True
+    np.testing.assert_array_equal(around, want)
+
+
+@pytest.mark.parametrize(
+    ("class_index", "shape", "error", "match"),
+    [([10], (28, 28), ValueError, r"class_index"),
+     ([1.5], (28, 28), TypeError, r"class_index"),
+     ([1], (13, 13), ValueError, r"^shape must divide the 28x28 field evenly, got 13x13\.$"),
+     ([1], (14,), TypeError, r"^shape must be a pair of ints"),
+     ([1], "14", TypeError, r"^shape must be a pair of ints"),
+     ([1], (0, 14), ValueError, r"^shape\[0\] must be")],
+    ids=["class-10", "class-float", "shape-13", "shape-1", "shape-str", "shape-0"],
+)
+def test_mark_masks_rejects_bad_input(class_index, shape, error, match):
+    with pytest.raises(error, match=match):
+        biased_mnist.mark_masks(np.asarray(class_index), shape)
+
+
+@pytest.mark.parametrize(("margin", "error"), [(-1, ValueError), (1.5, TypeError),
+                                               ("2", TypeError)])
+def test_mark_masks_rejects_a_bad_margin(margin, error):
+    with pytest.raises(error, match=r"^margin must be"):
+        biased_mnist.mark_masks(np.array([1]), (14, 14), margin=margin)
+
+
+def test_add_mark_whitens_only_the_mark(rng):
+    images = rng.random((10, 28, 28, 1), dtype=np.float32) * 0.5
+    before = images.copy()
+    marked = biased_mnist.add_mark(images, np.arange(10)[::-1])
+    np.testing.assert_array_equal(images, before)                    # input unchanged
+    for i, c in enumerate(np.arange(10)[::-1]):
+        row, col = biased_mnist.MARK_CORNERS[c]
+        np.testing.assert_array_equal(marked[i, row:row + 4, col:col + 4], 1.0)
+        rest = np.ones((28, 28), bool)
+        rest[row:row + 4, col:col + 4] = False
+        np.testing.assert_array_equal(marked[i, rest], images[i, rest])
+
+
+@pytest.mark.parametrize(
+    ("images", "class_index", "error", "match"),
+    [(np.zeros((2, 14, 14, 1), np.float32), [0, 1], ValueError, r"^images must be 28x28"),
+     (np.zeros((2, 28, 28, 1), np.float32), [0], ValueError, r"class_index"),
+     (np.full((1, 28, 28, 1), 2.0, np.float32), [0], ValueError, r"images"),
+     (np.zeros((1, 28, 28, 1), np.float32), ["a"], TypeError, r"class_index")],
+    ids=["small", "count", "range", "strings"],
+)
+def test_add_mark_rejects_bad_input(images, class_index, error, match):
+    with pytest.raises(error, match=match):
+        biased_mnist.add_mark(images, np.asarray(class_index))
+
+
+def test_marked_training_sets(rng):
+    images = rng.random((40, 28, 28, 1), dtype=np.float32) * 0.5
+    labels = rng.integers(0, 10, 40)
+    marked, marked_labels = biased_mnist.marked_training_set(images, labels, n=30)
+    np.testing.assert_array_equal(marked_labels, labels[:30])
+    np.testing.assert_array_equal(marked, biased_mnist.add_mark(images[:30], labels[:30]))
+    random, random_labels = biased_mnist.marked_training_set(images, labels, n=30,
+                                                             random_marks=True, seed=3)
+    np.testing.assert_array_equal(random_labels, labels[:30])
+    which = np.random.default_rng(3).integers(0, 10, 30)
+    np.testing.assert_array_equal(random, biased_mnist.add_mark(images[:30], which))
+    assert (which != labels[:30]).mean() > 0.5                       # the mark tells little
+
+
+class _ReadsTheMark:
+    """Predicts the class of the brightest mark place (as a network that learned the mark)."""
+
+    def predict(self, images, batch_size=None, verbose=None):
+        masks = biased_mnist.mark_masks(np.arange(10))
+        brightness = np.array([images[:, m, 0].mean(axis=1) for m in masks]).T
+        return np.eye(10)[brightness.argmax(axis=1)]
+
+
+def test_mark_figures_of_a_network_that_reads_only_the_mark(rng):
+    labels = rng.integers(0, 10, 200)
+    images = np.zeros((200, 28, 28, 1), np.float32)                  # no ink: only the mark
+    got = biased_mnist.mark_figures(_ReadsTheMark(), images, labels)
+    assert got == pytest.approx({"accuracy_plain": float((labels == 0).mean()),  # ties: "0"
+                                 "accuracy_own_mark": 1.0, "accuracy_other_mark": 0.0,
+                                 "follows_mark": 1.0})

@@ -9,7 +9,13 @@ from tiny_models import tiny_cnn, tiny_dense_cnn
 import cnnlab.data
 import cnnlab.features
 from cnnlab import zoo
-from cnnlab.features import feature_maps, relative_change, shift_images, top_activations
+from cnnlab.features import (
+    feature_maps,
+    relative_change,
+    shift_images,
+    strongest_activations,
+    top_activations,
+)
 from cnnlab.receptive import crop_patches
 
 
@@ -231,6 +237,40 @@ def test_top_activations_match_brute_force(tiny, rng, monkeypatch, layer, channe
     np.testing.assert_allclose(top.values, values, atol=1e-6)
     np.testing.assert_array_equal(top.positions, positions)
     np.testing.assert_array_equal(top.boxes, boxes)
+
+
+@pytest.mark.parametrize("layer", ["conv1", "pool", "conv3"])
+def test_strongest_activations_are_the_maps_maxima(tiny, rng, layer):
+    images = rng.random((9, 12, 12, 1), dtype=np.float32)
+    got = strongest_activations(tiny, layer, images, batch_size=4)
+    want = feature_maps(tiny, [layer], images)[layer].max(axis=(1, 2))
+    assert got.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    # Given as scores, they rank every channel as top_activations does on its own.
+    for channel in range(got.shape[1]):
+        alone = top_activations(tiny, layer, channel, images, k=4)
+        reused = top_activations(tiny, layer, channel, images, k=4, scores=got)
+        for field in ("indices", "values", "positions", "boxes"):
+            np.testing.assert_array_equal(getattr(reused, field), getattr(alone, field))
+
+
+@pytest.mark.parametrize(("layer", "scores", "error", "match"), [
+    ("dense1", None, ValueError, r"^layer must be a Conv2D or pooling layer"),
+    ("nope", None, ValueError, r"unknown layer 'nope'"),
+    ("conv1", np.zeros((5, 3), np.float32), ValueError,
+     r"^scores must be a float array of shape \(5, 4\) .* got float32 \(5, 3\)"),
+    ("conv1", np.zeros((4, 4), np.float32), ValueError, r"^scores must be .* got float32 \(4, 4\)"),
+    ("conv1", np.zeros((5, 4), np.int64), ValueError, r"^scores must be .* got int64 \(5, 4\)"),
+    ("conv1", [[0.0] * 4] * 5, ValueError, r"^scores must be .* got list"),
+], ids=["dense", "unknown", "channels", "images", "ints", "list"])
+def test_strongest_activations_and_scores_reject_bad_input(tiny, rng, layer, scores, error,
+                                                           match):
+    images = rng.random((5, 12, 12, 1), dtype=np.float32)
+    with pytest.raises(error, match=match):
+        if scores is None:
+            strongest_activations(tiny, layer, images)
+        else:
+            top_activations(tiny, layer, 0, images, k=2, scores=scores)
 
 
 def test_top_activations_break_ties_by_index_and_position(tiny):

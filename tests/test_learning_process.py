@@ -286,3 +286,104 @@ def test_stored_record_reaches_the_accuracy_the_chapter_states(stored):
     # Chapter 7 reports the final test accuracy of the stored run to four places.
     assert stored["history"]["test_accuracy"][-1] >= 0.99
 
+
+
+# -- SaturationWatch: the logits that decide whether the score saturates ------------------------
+
+
+@pytest.fixture(scope="module")
+def saturation(tmp_path_factory):
+    """The Adadelta run's recipe reproduced on the stand-ins, its monitor looking at 30 digits."""
+    import functools
+
+    from tensorflow.python.framework import config as tf_config
+
+    from cnnlab import data
+
+    (x_train, y_train), (x_test, y_test) = _stand_in_data(np.random.default_rng(8))
+    built = []
+
+    def model():
+        built.append(_stand_in_model())
+        return built[-1]
+
+    directory = tmp_path_factory.mktemp("saturation")
+    was_deterministic = tf_config.is_op_determinism_enabled()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("PYTHONHASHSEED", raising=False)
+        mp.delenv("TF_DETERMINISTIC_OPS", raising=False)
+        mp.setattr(data, "load_mnist", lambda: ((x_train, y_train), (x_test, y_test)))
+        mp.setitem(zoo.RECIPES, "sakai2019_adadelta", dataclasses.replace(
+            zoo.RECIPES["sakai2019_adadelta"], build=model, epochs=2, images_per_epoch=40,
+            batch_size=20, monitor=functools.partial(learning_process.SaturationWatch,
+                                                     checkpoints=(2, 5), test_digits=30)))
+        zoo.reproduce("sakai2019_adadelta", directory, verbose=0)
+    if not was_deterministic:
+        tf_config.disable_op_determinism()
+    return {"record": zoo.record("sakai2019_adadelta", directory), "model": built[0],
+            "x_test": x_test, "y_test": y_test}
+
+
+def test_saturation_watch_stores_the_logits_of_the_model_it_trained(saturation):
+    record, model = saturation["record"], saturation["model"]
+    x_test, y_test = saturation["x_test"], saturation["y_test"]
+    # Only epoch 2 was a checkpoint (5 was never reached), of the first 30 test digits.
+    assert record["checkpoints"].tolist() == [2]
+    assert record["checkpoint_logits"].shape == (1, 30, 10)
+    assert record["checkpoint_true_score"].shape == (1, 30)
+    assert record["checkpoint_map_max"].shape == (2, 1, 30)
+    assert record["logits"].shape == (2, 10, 10)
+    # Independently: the logit is the input of the output units' sigmoid, by hand in float64.
+    kernel, bias = (np.asarray(w, np.float64) for w in model.get_layer("scores").get_weights())
+    hidden = keras.Model(model.inputs[0], model.get_layer("flatten").output)
+    x = np.asarray(hidden(x_test[:30]), np.float64) @ kernel + bias
+    np.testing.assert_allclose(record["checkpoint_logits"][0], x, rtol=1e-4, atol=1e-5)
+    watched = learning_process.watched_digits(y_test)
+    np.testing.assert_allclose(record["logits"][-1],
+                               np.asarray(hidden(x_test[watched]), np.float64) @ kernel + bias,
+                               rtol=1e-4, atol=1e-5)
+    # The stored sigmoid scores are sigmoid(x), and the map peaks are grad_cam's, both ways.
+    truth = x[np.arange(30), y_test[:30]]
+    np.testing.assert_allclose(record["checkpoint_true_score"][0], 1 / (1 + np.exp(-truth)),
+                               atol=1e-6)
+    np.testing.assert_allclose(record["sigmoid"][-1], 1 / (1 + np.exp(-record["logits"][-1])),
+                               atol=1e-6)
+    for k, score in enumerate(learning_process.SCORES):
+        peaks = grad_cam(model, x_test[:30], "conv2", y_test[:30], score=score).max(axis=(1, 2))
+        np.testing.assert_allclose(record["checkpoint_map_max"][k, 0], peaks, rtol=1e-5,
+                                   atol=1e-12)
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"checkpoints": (1, 0)}, ValueError, r"^checkpoints\[1\] must be at least 1, got 0"),
+    ({"checkpoints": (1.5,)}, TypeError, r"^checkpoints\[0\] must be an int, got float 1\.5"),
+    ({"test_digits": 0}, ValueError, r"^test_digits must be at least 1, got 0"),
+    ({"test_digits": 41}, ValueError, r"^test_digits must be at most the 40 test digits, got 41"),
+    ({"test_digits": "all"}, TypeError, r"^test_digits must be an int, got str"),
+], ids=["checkpoint-0", "checkpoint-float", "digits-0", "digits-too-many", "digits-str"])
+def test_saturation_watch_bad_input(kwargs, error, match):
+    (_, _), (x_test, y_test) = _stand_in_data(np.random.default_rng(9))
+    with pytest.raises(error, match=match):
+        learning_process.SaturationWatch(x_test, y_test, **kwargs)
+
+
+def test_stored_adadelta_record_never_saturates():
+    # What chapter 7 states of the Adadelta run: no y^c of 1.0, the same maps empty both ways.
+    from cnnlab.data import load_mnist
+
+    stored = zoo.record("sakai2019_adadelta")
+    (_, _), (_, y_test) = load_mnist()
+    epochs, truth = stored["epochs"], np.arange(10)
+    assert stored["logits"].shape == (epochs, 10, 10)
+    np.testing.assert_allclose(stored["sigmoid"], 1 / (1 + np.exp(-stored["logits"])), atol=1e-6)
+    n = stored["checkpoint_logits"].shape[1]
+    assert stored["checkpoints"].tolist() == list(learning_process.CHECKPOINTS) and n == 1000
+    x = stored["checkpoint_logits"][:, np.arange(n), y_test[:n]]
+    np.testing.assert_allclose(stored["checkpoint_true_score"], 1 / (1 + np.exp(-x)), atol=1e-6)
+    assert (stored["sigmoid"][:, truth, truth] < 1).all()
+    assert (stored["checkpoint_true_score"] < 1).all()
+    assert x.max() < 16.6 and stored["logits"].max() < 16.6
+    empty = stored["map_max"] == 0
+    np.testing.assert_array_equal(empty[0], empty[1])
+    np.testing.assert_array_equal(stored["checkpoint_map_max"][0] == 0,
+                                  stored["checkpoint_map_max"][1] == 0)

@@ -235,3 +235,54 @@ def test_dark_ink_on_dim_paper_is_turned_round():
     bright = np.full((100, 100), 235, np.uint8)
     bright[20:80, 45:55] = 20
     np.testing.assert_allclose(to_mnist(dim), to_mnist(bright), atol=1e-6)
+
+
+# -- the prepared "own" digits ---------------------------------------------------------------
+
+
+@pytest.fixture
+def seven():
+    """A synthetic 7 in MNIST's style: white strokes on black, 28x28."""
+    picture = Image.new("L", (28, 28))
+    ImageDraw.Draw(picture).line([(7, 6), (20, 6), (11, 22)], fill=255, width=3)
+    return (np.asarray(picture, dtype=np.float32) / 255)[..., None]
+
+
+def test_prepared_digits_are_made_like_uploads(seven):
+    from cnnlab.own_digit import PREPARED_STYLES, prepared_digits
+
+    got = prepared_digits(seven)
+    assert tuple(got) == PREPARED_STYLES
+    for picture in got.values():
+        assert picture.shape == (28, 28, 1) and picture.dtype == np.float32
+        assert picture.max() == 1 and picture.min() == 0
+        rows, cols = centre_of_mass(picture)
+        assert abs(rows - 14) <= 1.5 and abs(cols - 14) <= 1.5        # centred like MNIST
+    ink = {style: picture.sum() for style, picture in got.items()}
+    assert ink["thick"] > 1.3 * ink["off-centre"] > 1.3 * ink["thin"]
+    # The off-centre page holds the same digit: to_mnist gives back (about) the digit.
+    def similarity(a, b):
+        return np.corrcoef(a.ravel(), b.ravel())[0, 1]
+
+    assert similarity(got["off-centre"], to_mnist(seven)) > 0.9
+    assert similarity(got["rotated"], got["off-centre"]) < similarity(got["thin"],
+                                                                      got["off-centre"])
+    again = prepared_digits(seven)
+    for style in got:
+        np.testing.assert_array_equal(got[style], again[style])      # reproducible
+
+
+@pytest.mark.parametrize(
+    ("image", "error", "match"),
+    [(np.zeros((28, 28), np.uint8), TypeError, r"^image must be a float numpy array"),
+     ([[0.0] * 28] * 28, TypeError, r"^image must be a float numpy array .*got list"),
+     (np.zeros((14, 14)), ValueError, r"^image must have shape \(28, 28\) or \(28, 28, 1\)"),
+     (np.full((28, 28), 2.0), ValueError, r"^image must have finite values in \[0, 1\]"),
+     (np.zeros((28, 28)), ValueError, r"^image is blank")],
+    ids=["uint8", "list", "small", "range", "blank"],
+)
+def test_prepared_digits_rejects_bad_input(image, error, match):
+    from cnnlab.own_digit import prepared_digits
+
+    with pytest.raises(error, match=match):
+        prepared_digits(image)

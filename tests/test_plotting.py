@@ -224,10 +224,53 @@ def _camshow(image, heatmap, threshold):
 def test_heatmap_overlay_is_camshow(rng, image_shape, map_shape, threshold):
     image = rng.random(image_shape, dtype=np.float32)
     heatmap = 5 * rng.standard_normal(map_shape)
-    got = plotting.heatmap_overlay(image, heatmap, threshold)
+    got = plotting.heatmap_overlay(image, heatmap, threshold, scale="min-max")
     assert got.shape == (*image_shape[:2], 3) and got.dtype == np.float32
     np.testing.assert_allclose(got, _camshow(image, heatmap, threshold), rtol=0, atol=1e-6)
     assert got.min() == 0 and got.max() == pytest.approx(1, abs=1e-7)
+    # A map that is never negative (Grad-CAM's) is CAMshow's picture by default too.
+    positive = np.abs(heatmap)
+    np.testing.assert_allclose(plotting.heatmap_overlay(image, positive, threshold),
+                               _camshow(image, positive, threshold), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(("image_shape", "map_shape", "threshold"),
+                         [((28, 28), (14, 14), 0.2), ((28, 28, 1), (7, 7), 0.0),
+                          ((9, 9), (9, 9), 0.5)], ids=["cam-14", "cut-0", "same-size"])
+def test_heatmap_overlay_of_a_signed_map_is_camshow_of_its_positive_part(
+        rng, image_shape, map_shape, threshold):
+    # Independent: the map resized, its negative values set to 0, divided by its maximum
+    # (its minimum is then 0), then CAMshow's cut, colours and sum.
+    from PIL import Image
+
+    image = rng.random(image_shape, dtype=np.float32)
+    heatmap = 5 * rng.standard_normal(map_shape)
+    height, width = image_shape[:2]
+    resized = np.asarray(Image.fromarray(heatmap.astype(np.float32), mode="F").resize(
+        (width, height), Image.Resampling.BILINEAR), dtype=np.float64)
+    cam = np.maximum(resized, 0) / resized.max()
+    cam[cam < threshold] = 0
+    gray = np.asarray(image, dtype=np.float64).reshape(height, width)
+    combined = gray[..., None] / 2 + plt.get_cmap("jet")(cam)[..., :3] * cam[..., None]
+    want = (combined - combined.min()) / (combined.max() - combined.min())
+    np.testing.assert_allclose(plotting.heatmap_overlay(image, heatmap, threshold), want,
+                               atol=1e-6)
+
+
+def test_heatmap_overlay_leaves_no_evidence_uncoloured():
+    # Raw 0 over the background, strongly negative on a stroke, one positive spot: only the
+    # spot is coloured; CAMshow (min-max) paints the zero background too.
+    heatmap = np.zeros((14, 14))
+    heatmap[4:10, 6:8] = -200.0
+    heatmap[2, 2] = 60.0
+    image = np.zeros((28, 28))
+    fixed = plotting.heatmap_overlay(image, heatmap)
+    old = plotting.heatmap_overlay(image, heatmap, scale="min-max")
+    assert _coloured(old).mean() > 0.8
+    assert 0 < _coloured(fixed).mean() < 0.05
+    assert not _coloured(fixed)[14:, 14:].any()                     # far from the spot
+    negative_only = plotting.heatmap_overlay(image, -np.abs(heatmap) - 1)
+    assert not _coloured(negative_only).any()                       # nothing for the class
 
 
 def test_heatmap_overlay_of_a_same_size_map_needs_no_resize(rng):
@@ -243,13 +286,18 @@ def test_heatmap_overlay_of_a_same_size_map_needs_no_resize(rng):
             r, g, b, _ = jet(cam[i, j])
             expected[i, j] = [image[i, j] / 2 + v * cam[i, j] for v in (r, g, b)]
     expected = (expected - expected.min()) / (expected.max() - expected.min())
-    np.testing.assert_allclose(plotting.heatmap_overlay(image, heatmap), expected, atol=1e-6)
+    np.testing.assert_allclose(plotting.heatmap_overlay(image, heatmap, scale="min-max"),
+                               expected, atol=1e-6)
 
 
 def test_heatmap_overlay_ignores_the_maps_scale(rng):
-    image, heatmap = rng.random((28, 28)), rng.random((7, 7))
-    np.testing.assert_allclose(plotting.heatmap_overlay(image, 40 * heatmap - 3),
+    image, heatmap = rng.random((28, 28)), rng.random((7, 7)) - 0.3
+    np.testing.assert_allclose(plotting.heatmap_overlay(image, 40 * heatmap),
                                plotting.heatmap_overlay(image, heatmap), atol=1e-6)
+    # min-max (CAMshow) forgets an offset too; cutting negatives does not, as it should not.
+    np.testing.assert_allclose(plotting.heatmap_overlay(image, 40 * heatmap - 3, scale="min-max"),
+                               plotting.heatmap_overlay(image, heatmap, scale="min-max"),
+                               atol=1e-6)
 
 
 @pytest.mark.parametrize("heatmap", [np.zeros((7, 7)), np.full((7, 7), 2.5)],
@@ -326,6 +374,20 @@ _MAP = np.arange(49.0).reshape(7, 7)
 def test_heatmap_overlay_rejects_bad_input(draw, image, heatmap, threshold, error, match):
     with pytest.raises(error, match=match):
         draw(image, heatmap, threshold=threshold)
+
+
+@pytest.mark.parametrize(("scale", "error", "match"),
+                         [("relu", ValueError, r"^scale must be one of \('positive', 'min-max'\), "
+                                               r"got 'relu'\.$"),
+                          ("", ValueError, r"^scale must be one of"),
+                          (None, TypeError, r"^scale must be a str, one of .*got NoneType\.$"),
+                          (1, TypeError, r"^scale must be a str, one of .*got int\.$")],
+                         ids=["unknown", "empty", "none", "int"])
+@pytest.mark.parametrize("draw", [plotting.heatmap_overlay, plotting.show_heatmap],
+                         ids=["overlay", "show"])
+def test_heatmap_overlay_rejects_a_bad_scale(draw, scale, error, match):
+    with pytest.raises(error, match=match):
+        draw(_GRAY, _MAP, scale=scale)
 
 
 def test_heatmap_overlay_margin_puts_each_unit_over_its_pixels():

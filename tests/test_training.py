@@ -598,6 +598,54 @@ def test_kernel_similarity_rejects_bad_snapshots(snapshots, match):
         training.kernel_similarity(snapshots)
 
 
+def test_weight_snapshots_with_initial_keep_the_weights_before_training():
+    images, labels = _problem(n=64)
+    model = _tiny_model()
+    conv = next(layer.name for layer in model.layers if layer.weights)
+    start = training.weights_by_path(model)
+    watch = training.WeightSnapshots(kept=(conv,), initial=True)
+    run = training.train(model, images, labels, optimizer=keras.optimizers.Adam(1e-2),
+                         epochs=2, batch_size=16, keep_weights=True, monitor=watch, verbose=0)
+    kept = watch.finish(run.monitored)
+    np.testing.assert_array_equal(kept[f"initial/{conv}/kernel"],
+                                  start[f"{conv}/kernel"].astype(np.float16))
+    want, _ = training.kernel_similarity([start, *run.weights])
+    np.testing.assert_allclose(kept["initial_similarity"], want[0], atol=1e-6)
+    covered, _ = training.distance_covered([start, *run.weights])
+    np.testing.assert_allclose(kept["distance_covered"], covered, atol=1e-6)
+    assert kept["distance_covered"].shape == (3, 2)
+    plain = training.WeightSnapshots(kept=(conv,))
+    plain.begin(model)                                    # without initial=True: nothing kept
+    assert plain.initial_weights is None
+    with pytest.raises(ValueError, match=r"^initial=True but begin\(model\) was never called"):
+        training.WeightSnapshots(initial=True).finish(run.monitored)
+
+
+def test_distance_covered_by_hand():
+    start = {"a/kernel": np.array([0.0, 0.0]), "a/bias": np.ones(2), "b/kernel": np.array([4.0])}
+    middle = {"a/kernel": np.array([3.0, 0.0]), "a/bias": np.ones(2), "b/kernel": np.array([6.0])}
+    final = {"a/kernel": np.array([3.0, 4.0]), "a/bias": np.ones(2), "b/kernel": np.array([2.0])}
+    covered, layers = training.distance_covered([start, middle, final])
+    assert layers == ["a", "b"] and covered.dtype == np.float32
+    # a: |final - middle| = 4 of |final - start| = 5; b: moved away first, 4 left of 2.
+    np.testing.assert_allclose(covered, [[0.0, 0.0], [0.2, -1.0], [1.0, 1.0]], atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("snapshots", "match"),
+    [([], r"^snapshots must hold at least two .* got 0"),
+     ([{"a/kernel": np.ones(2)}], r"^snapshots must hold at least two .* got 1"),
+     ([{"a/bias": np.ones(2)}, {"a/kernel": np.ones(2)}],
+      r"^snapshots\[0\] lacks 'a/kernel' as the last snapshot has it, shape \(2,\)"),
+     ([{"a/kernel": np.ones(3)}, {"a/kernel": np.ones(2)}],
+      r"^snapshots\[0\] lacks 'a/kernel' as the last snapshot has it")],
+    ids=["empty", "one", "missing", "reshaped"],
+)
+def test_distance_covered_rejects_bad_snapshots(snapshots, match):
+    with pytest.raises(ValueError, match=match):
+        training.distance_covered(snapshots)
+
+
 def test_weight_snapshots_refuse_unknown_layers_and_no_epochs():
     watch = training.WeightSnapshots(kept=("conv", "nope"))
     with pytest.raises(ValueError,
@@ -611,30 +659,79 @@ def test_linear_probe_separates_separable_features(rng):
     images, labels = _coded_images(rng, 4000)
     model = _identity_model()
     accuracy = training.linear_probe(model, images[:3000], labels[:3000], images[3000:],
-                                     labels[3000:], epochs=20)
+                                     labels[3000:])
     assert accuracy > 0.95
     noise, _ = _coded_images(rng, 4000, signal=0.0)                        # nothing to learn
     chance = training.linear_probe(model, noise[:3000], labels[:3000], noise[3000:],
-                                   labels[3000:], epochs=20)
+                                   labels[3000:])
     assert chance < 0.2
 
 
-@pytest.mark.parametrize("budget", [0, 64 * 2**20], ids=["streamed", "computed-once"])
-def test_linear_probe_on_a_copying_layer_equals_the_probe_on_pixels(budget, monkeypatch):
-    monkeypatch.setattr(training, "_PROBE_FEATURE_BYTES", budget)
-    # A weak signal, so that the accuracy lies between chance and 1 and tells runs apart.
-    images, labels = _coded_images(np.random.default_rng(0), 2000, signal=0.1)
+def _ridge_by_hand(train, train_labels, test, ridge):
+    """Primal ridge regression on standardised pixels and centred one-hot targets."""
+    x, t = (a.reshape(len(a), -1).astype(np.float64) for a in (train, test))
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    x, t = (x - mean) / std, (t - mean) / std
+    d = x.shape[1]
+    y = np.eye(10)[train_labels] - 0.1
+    w = np.linalg.solve(x.T @ x + ridge * d * np.eye(d), x.T @ y)
+    return t @ w, x, y
+
+
+def _leave_one_out_accuracy(x, y, labels, ridge):
+    """Refit without each training image in turn (what the closed form replaces)."""
+    d, hits = x.shape[1], 0
+    for i in range(len(x)):
+        keep = np.arange(len(x)) != i
+        w = np.linalg.solve(x[keep].T @ x[keep] + ridge * d * np.eye(d), x[keep].T @ y[keep])
+        hits += int((x[i] @ w).argmax() == labels[i])
+    return hits / len(x)
+
+
+def test_linear_probe_is_ridge_regression_with_the_ridge_left_out_digits_prefer():
+    # A weak signal, so that the accuracy lies between chance and 1 and tells ridges apart.
+    images, labels = _coded_images(np.random.default_rng(0), 400, signal=0.15)
+    train, train_labels, test, test_labels = images[:120], labels[:120], images[120:], labels[120:]
     model = _identity_model()
     before = [w.copy() for w in model.get_weights()]
-    on_pixels = training.linear_probe(model, images[:1600], labels[:1600], images[1600:],
-                                      labels[1600:], epochs=30)
-    on_layer = training.linear_probe(model, images[:1600], labels[:1600], images[1600:],
-                                     labels[1600:], "copy", epochs=30)
-    assert 0.25 < on_pixels < 0.9
-    assert on_layer == pytest.approx(on_pixels, abs=0.005)                 # 2 of 400 digits
+    for ridge in (0.01, 10.0):
+        scores, _, _ = _ridge_by_hand(train, train_labels, test, ridge)
+        want = float((scores.argmax(axis=1) == test_labels).mean())
+        got = training.linear_probe(model, train, train_labels, test, test_labels, "copy",
+                                    ridges=[ridge])
+        # The probe holds its standardised features in float16: a digit on a near-tie
+        # may go the other way (2 of 280 at most).
+        assert got == pytest.approx(want, abs=2 / 280 + 1e-9)
+        assert 0.2 < got < 0.95
+    # With several ridges it takes the one whose leave-one-out accuracy is highest.
+    _, x, y = _ridge_by_hand(train, train_labels, test, 1.0)
+    candidates = (0.01, 0.3, 10.0)
+    loo = [_leave_one_out_accuracy(x, y, train_labels, r) for r in candidates]
+    best = candidates[max(range(3), key=lambda k: (loo[k], candidates[k]))]
+    assert training.linear_probe(model, train, train_labels, test, test_labels,
+                                 ridges=candidates) == training.linear_probe(
+        model, train, train_labels, test, test_labels, ridges=[best])
     for got, want in zip(model.get_weights(), before, strict=True):      # the model unchanged
         np.testing.assert_array_equal(got, want)
-    assert all(layer.trainable for layer in model.layers)                # and still trainable
+
+
+def test_linear_probe_on_a_copying_layer_equals_the_probe_on_pixels():
+    images, labels = _coded_images(np.random.default_rng(0), 2000, signal=0.1)
+    model = _identity_model()
+    on_pixels = training.linear_probe(model, images[:1600], labels[:1600], images[1600:],
+                                      labels[1600:], batch_size=300)
+    on_layer = training.linear_probe(model, images[:1600], labels[:1600], images[1600:],
+                                     labels[1600:], "copy", batch_size=7)
+    assert 0.25 < on_pixels < 0.9
+    assert on_layer == pytest.approx(on_pixels, abs=0.005)                 # 2 of 400 digits
+
+
+def test_linear_probe_refuses_features_too_large_to_hold(monkeypatch):
+    monkeypatch.setattr(training, "_PROBE_CACHE_BYTES", 1000)
+    images, labels = _coded_images(np.random.default_rng(0), 20)
+    with pytest.raises(ValueError, match=r"^the features of 10 training images take 0 MiB"):
+        training.linear_probe(_identity_model(), images[:10], labels[:10], images[10:],
+                              labels[10:])
 
 
 _X = np.zeros((4, 8, 10, 1), np.float32)
@@ -657,11 +754,19 @@ _X = np.zeros((4, 8, 10, 1), np.float32)
          r"^test_images must have shape \(N, H, W, C\)"),
         ((_X, np.zeros(4, int), _X[:2], np.zeros(2, int)), {"layer": "nope"}, ValueError,
          r"^unknown layer 'nope'"),
-        ((_X, np.zeros(4, int), _X[:2], np.zeros(2, int)), {"epochs": 0}, ValueError,
-         r"^epochs must be"),
+        ((_X, np.zeros(4, int), _X[:2], np.zeros(2, int)), {"batch_size": 0}, ValueError,
+         r"^batch_size must be"),
+        ((_X, np.zeros(4, int), _X[:2], np.zeros(2, int)), {"ridges": []}, TypeError,
+         r"^ridges must be a non-empty sequence"),
+        ((_X, np.zeros(4, int), _X[:2], np.zeros(2, int)), {"ridges": "1"}, TypeError,
+         r"^ridges must be a non-empty sequence"),
+        ((_X, np.zeros(4, int), _X[:2], np.zeros(2, int)), {"ridges": [1, "a"]}, TypeError,
+         r"^ridges\[1\] must be a number"),
+        ((_X, np.zeros(4, int), _X[:2], np.zeros(2, int)), {"ridges": [1, 0]}, ValueError,
+         r"^ridges must be positive"),
     ],
     ids=["sizes", "train-labels", "test-labels", "float-labels", "range", "axes", "layer",
-         "epochs"],
+         "batch-size", "ridges-empty", "ridges-str", "ridges-item", "ridges-zero"],
 )
 def test_linear_probe_rejects_bad_input(args, kwargs, error, match):
     with pytest.raises(error, match=match):

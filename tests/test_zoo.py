@@ -23,7 +23,11 @@ pytestmark = pytest.mark.usefixtures("restore_global_state")
 
 def test_recipes_are_the_books_recorded_runs():
     assert set(zoo.RECIPES) == {"keras_example_cnn", "gap_cnn", "keras_example_cnn_5_epochs",
-                                "gap_cnn_biased", "gap_cnn_plain", "sakai2019_learning"}
+                                "gap_cnn_biased", "gap_cnn_plain", "gap_cnn_marked",
+                                "gap_cnn_marked_seed1", "gap_cnn_marked_seed2",
+                                "gap_cnn_remarked", "sakai2019_learning",
+                                "sakai2019_adadelta", "keras_example_cnn_shuffled_labels",
+                                "keras_mlp", "keras_mlp_seed1", "keras_mlp_seed2"}
     for name, recipe in zoo.RECIPES.items():
         assert recipe.name == name
         assert name.startswith(recipe.build().name.removesuffix("_cnn"))
@@ -45,7 +49,9 @@ def _reproduce_quietly(name, directory):
     ("name", "error", "match"),
     [
         ("resnet", ValueError, r"^unknown run 'resnet'; the zoo has \['gap_cnn', "
-                               r"'gap_cnn_biased', 'gap_cnn_plain', 'keras_example_cnn'"),
+                               r"'gap_cnn_biased', 'gap_cnn_marked', 'gap_cnn_marked_seed1', "
+                               r"'gap_cnn_marked_seed2', 'gap_cnn_plain', 'gap_cnn_remarked', "
+                               r"'keras_example_cnn'"),
         ("GAP_CNN", ValueError, r"^unknown run 'GAP_CNN'"),
         ("", ValueError, r"^unknown run ''"),
         (None, TypeError, r"^name must be a str, got NoneType"),
@@ -322,10 +328,20 @@ def test_short_run_keeps_snapshots_and_similarities(mnist_test):
     assert similarity[0, 0] == pytest.approx(want, abs=2e-3)    # float16 snapshots
     np.testing.assert_array_equal(first.get_layer("dense1").get_weights()[0],
                                   final.get_layer("dense1").get_weights()[0])
-    with pytest.raises(ValueError, match=r"^epoch must be in 1\.\.5"):
+    with pytest.raises(ValueError, match=r"^epoch must be in 0\.\.5"):
         zoo.load("keras_example_cnn_5_epochs", epoch=6)
     with pytest.raises(ValueError, match="keeps no per-epoch weights"):
         zoo.load("gap_cnn", epoch=1)
+    # The initial weights: epoch 0, a baseline for the similarities and the distance covered.
+    start = zoo.load("keras_example_cnn_5_epochs", epoch=0).get_layer("conv1").get_weights()[0]
+    np.testing.assert_array_equal(start, record["initial/conv1/kernel"].astype(np.float32))
+    initial = start.ravel() @ final.get_layer("conv1").get_weights()[0].ravel() / (
+        np.linalg.norm(start) * np.linalg.norm(final.get_layer("conv1").get_weights()[0]))
+    assert record["initial_similarity"][0] == pytest.approx(initial, abs=2e-3)
+    covered = record["distance_covered"]
+    assert covered.shape == (6, 4)
+    np.testing.assert_allclose(covered[0], 0.0, atol=1e-6)
+    np.testing.assert_allclose(covered[-1], 1.0, atol=1e-6)
 
 
 # -- bad directories and files --------------------------------------------------------------

@@ -111,3 +111,50 @@ def class_scores(model, images: np.ndarray, batch_size: int = 128) -> np.ndarray
     bias = (keras.ops.convert_to_numpy(dense.bias) if dense.use_bias
             else np.zeros(dense.units, dtype=np.float32))
     return class_activation_maps(model, images, batch_size=batch_size).mean(axis=(2, 3)) + bias
+
+
+def positive_share(heatmaps: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """The share of each map's positive evidence that lies inside a region.
+
+    ``sum(max(M, 0) * region) / sum(max(M, 0))``: how much of what speaks *for*
+    the class sits on, say, the strokes or a mark. A map without positive
+    values has no share (NaN).
+
+    Parameters
+    ----------
+    heatmaps : ndarray, shape (N, h, w)
+        Raw maps, e.g. :func:`class_activation_maps` for one class per image.
+    regions : ndarray, shape (N, h, w) or (h, w), bool or weights in [0, 1]
+        The region of each map (or one for all), at the maps' resolution.
+
+    Returns
+    -------
+    ndarray, shape (N,), float64
+        In [0, 1], NaN for a map that is nowhere positive.
+
+    Raises
+    ------
+    TypeError
+        For maps or regions that are not numbers or booleans.
+    ValueError
+        For maps that are not (N, h, w) or not finite, or regions of another
+        shape or outside [0, 1].
+    """
+    heatmaps, regions = np.asarray(heatmaps), np.asarray(regions)
+    for name, array in (("heatmaps", heatmaps), ("regions", regions)):
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be numbers or booleans, got dtype {array.dtype}.")
+    if heatmaps.ndim != 3 or not np.isfinite(heatmaps).all():
+        raise ValueError(f"heatmaps must be finite maps of shape (N, h, w), got shape "
+                         f"{heatmaps.shape}.")
+    if regions.shape not in (heatmaps.shape, heatmaps.shape[1:]):
+        raise ValueError(f"regions must have shape {heatmaps.shape} or {heatmaps.shape[1:]}, "
+                         f"got {regions.shape}.")
+    regions = regions.astype(np.float64)
+    if not ((regions >= 0) & (regions <= 1)).all():
+        raise ValueError("regions must be booleans or weights in [0, 1].")
+    evidence = np.maximum(heatmaps.astype(np.float64), 0)
+    total = evidence.sum(axis=(1, 2))
+    inside = (evidence * regions).sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, inside / np.where(total > 0, total, 1), np.nan)

@@ -1,9 +1,11 @@
 """Occlusion sensitivity: what the prediction loses when part of the image is hidden.
 
 Zeiler & Fergus (2014), "Visualizing and Understanding Convolutional Networks",
-section 4.2 (figure 7): a gray square slides over the image and, for every
-position of the square, one records the probability of the correct class and
-the total activation of the strongest feature map of a layer. Where hiding the
+section 4.2 (Fig. 6 of the ECCV version, Fig. 7 of arXiv v3): a gray square
+slides over the image and, for every position of the square, one records the
+probability of the correct class, the most probable class, and the total
+activation of the strongest feature map of a layer. The square's gray level is
+a parameter (``value``): what the maps say depends on it. Where hiding the
 pixels makes the probability drop, the network was looking.
 
 :func:`occlusion_loop` hides one patch position at a time (read it);
@@ -21,6 +23,9 @@ import numpy as np
 
 from cnnlab.checks import check_int, check_number
 from cnnlab.explain.class_score import check_arguments
+
+OCCLUDERS = {"gray": 0.5, "black": 0.0, "white": 1.0}
+"""Occluders by name: the gray level of the square (the paper's is gray)."""
 
 # Upper bound on one chunk of occluded copies plus their feature maps, in bytes:
 # Keras batches inside predict, but the copies and the maps of one chunk live in
@@ -52,6 +57,9 @@ class OcclusionResult:
     layer : str or None
     patch, stride, value, image_size
         The arguments, and (H, W), for :func:`upsample`.
+    predicted : ndarray, shape (N, H', W'), int64
+        The most probable class with the patch at each position (the paper's
+        Fig. 6 (e), arXiv v3 Fig. 7 (e): the label given to the occluded image).
     """
 
     probability: np.ndarray
@@ -65,6 +73,7 @@ class OcclusionResult:
     stride: int
     value: float
     image_size: tuple[int, int]
+    predicted: np.ndarray | None = None
 
 
 def patch_corners(size: int, patch: int, stride: int) -> np.ndarray:
@@ -164,21 +173,22 @@ def _setup(model, *args):
 
 
 def _forward(probe, copies, batch_size, class_index, channel, image):
-    """Output ``class_index`` per copy and, with a layer, the total of map ``channel[image]``.
+    """Output ``class_index`` per copy, the total of map ``channel[image]``, the argmax.
 
     Without a layer the activations are NaN (``_finish`` drops them).
     """
     out = probe.predict(copies, batch_size=batch_size, verbose=0)
     rows = np.arange(len(copies))
+    scores = np.asarray(out if channel is None else out[0])
     if channel is None:
-        return np.asarray(out)[rows, class_index], np.nan
+        return scores[rows, class_index], np.nan, scores.argmax(axis=1)
     maps = np.asarray(out[1])[rows, :, :, channel[image]]
-    return np.asarray(out[0])[rows, class_index], _total(maps)
+    return scores[rows, class_index], _total(maps), scores.argmax(axis=1)
 
 
-def _finish(base, probability, activation):
+def _finish(base, probability, activation, predicted):
     return replace(base, probability=probability, activation=None if base.layer is None
-                   else activation.astype(np.float32))
+                   else activation.astype(np.float32), predicted=predicted)
 
 
 def occlusion(model, images: np.ndarray, class_index: int | np.ndarray, *, patch: int = 7,
@@ -203,10 +213,12 @@ def occlusion(model, images: np.ndarray, class_index: int | np.ndarray, *, patch
     stride : int, default 2
         Step between two patch positions (see :func:`patch_corners`).
     value : float, default 0.5
-        Gray level the patch sets every pixel and channel to, in [0, 1].
+        Gray level the patch sets every pixel and channel to, in [0, 1] (the
+        paper's gray square; on MNIST's black background 0.0, a black patch,
+        hides strokes without drawing new edges, 1.0 paints a white block).
     layer : str or keras Conv2D layer, optional
         Also record, per image, the total activation (sum over its units, as in
-        the paper's figure 7) of the feature map of this layer that has the
+        the paper's Fig. 6) of the feature map of this layer that has the
         largest total activation on the unoccluded image.
     batch_size : int, default 256
         Images per forward pass inside ``predict``.
@@ -238,15 +250,16 @@ def occlusion(model, images: np.ndarray, class_index: int | np.ndarray, *, patch
     chunk = max(1, _CHUNK_BYTES // per_copy)
     probability = np.empty((n, len(tops), len(lefts)), dtype=np.float32)
     activation = np.empty(probability.shape, dtype=np.float64)
+    predicted = np.empty(probability.shape, dtype=np.int64)
     for start in range(0, total, chunk):
         # Copy k of the flat range is image k // positions under the patch at k % positions.
         flat = np.arange(start, min(start + chunk, total))
         image, position = flat // len(masks), flat % len(masks)
         copies = np.where(masks[position][..., None], np.float32(value), images[image])
         where = (image, position // len(lefts), position % len(lefts))
-        probability[where], activation[where] = _forward(
+        probability[where], activation[where], predicted[where] = _forward(
             probe, copies, batch_size, base.class_index[image], base.channel, image)
-    return _finish(base, probability, activation)
+    return _finish(base, probability, activation, predicted)
 
 
 def occlusion_loop(model, images: np.ndarray, class_index: int | np.ndarray, *,
@@ -278,13 +291,14 @@ def occlusion_loop(model, images: np.ndarray, class_index: int | np.ndarray, *,
     everyone = np.arange(len(images))
     probability = np.empty((len(images), len(tops), len(lefts)), dtype=np.float32)
     activation = np.empty(probability.shape, dtype=np.float64)
+    predicted = np.empty(probability.shape, dtype=np.int64)
     for a, top in enumerate(tops):
         for b, left in enumerate(lefts):
             occluded = images.copy()
             occluded[:, top:top + patch, left:left + patch, :] = value
-            probability[:, a, b], activation[:, a, b] = _forward(
+            probability[:, a, b], activation[:, a, b], predicted[:, a, b] = _forward(
                 probe, occluded, batch_size, base.class_index, base.channel, everyone)
-    return _finish(base, probability, activation)
+    return _finish(base, probability, activation, predicted)
 
 
 def upsample(maps: np.ndarray, image_size: tuple[int, int], patch: int,

@@ -311,3 +311,46 @@ def strongest_units(model, images: np.ndarray, layer, channel: int,
         index, width = _strongest(activation, channel), tf.shape(activation)[2]
         rows.append(tf.stack([index // width, index % width], axis=1))
     return np.concatenate([np.asarray(r) for r in rows]).astype(np.int64)
+
+
+def cosine_matrix(projections: np.ndarray) -> np.ndarray:
+    """The cosine similarity of every pair of projections: do they differ beyond a scale?
+
+    A projection that depends on the image only through a positive factor
+    (Zeiler & Fergus's deconvnet below a unit with no max-pool under it: the
+    rectified transposed filters of a fixed signal) gives cosines of 1
+    between all the images; switches that route the signal differently
+    bring them below 1.
+
+    Parameters
+    ----------
+    projections : ndarray, shape (K, ...), real
+        K projections (e.g. cropped to the receptive field), each flattened.
+
+    Returns
+    -------
+    ndarray, shape (K, K), float64
+        ``<p_i, p_j> / (|p_i| |p_j|)``; NaN in the rows and columns of
+        projections that are all zero.
+
+    Raises
+    ------
+    TypeError
+        For a non-numeric array.
+    ValueError
+        For fewer than 2 dimensions, no projection, or values that are not finite.
+    """
+    projections = np.asarray(projections)
+    if not np.issubdtype(projections.dtype, np.number) or np.iscomplexobj(projections):
+        raise TypeError(f"projections must be a real numeric array, got dtype "
+                        f"{projections.dtype}.")
+    if projections.ndim < 2 or len(projections) == 0:
+        raise ValueError(f"projections must have shape (K, ...) with K >= 1 and at least "
+                         f"2 dimensions, got {projections.shape}.")
+    flat = projections.reshape(len(projections), -1).astype(np.float64)
+    if not np.isfinite(flat).all():
+        raise ValueError("projections must be finite, got NaN or infinite values.")
+    norms = np.linalg.norm(flat, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit = flat / norms[:, None]
+    return unit @ unit.T

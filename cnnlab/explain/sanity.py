@@ -20,6 +20,11 @@ gradients, not for Grad-CAM's non-negative ones).
 
 The given model is never changed: every step is a clone with the trained weights
 copied in and the top ``k`` weighted layers replaced.
+
+The paper's second test, data randomization, trains the same architecture on
+training digits whose labels are permuted (:func:`shuffled_labels`): a network
+that can only memorize. Maps that look the same for it as for the trained
+network do not depend on what the labels taught.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from cnnlab.checks import check_int, check_model
+from cnnlab.checks import check_int, check_labels, check_model
 
 
 def _weighted(model) -> list:
@@ -234,3 +239,114 @@ def rank_correlation(a: np.ndarray, b: np.ndarray, absolute: bool = False) -> np
     spread = np.sqrt((ranks_a**2).sum(axis=1) * (ranks_b**2).sum(axis=1))
     covariance = (ranks_a * ranks_b).sum(axis=1)
     return np.divide(covariance, spread, out=np.full(len(a), np.nan), where=spread > 0)
+
+
+def shuffled_labels(labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The labels in a random order: the data randomization test's training labels.
+
+    Adebayo et al. (2018), "Sanity checks for saliency maps", section 4: the
+    same network trained on a random permutation of the labels can only
+    memorize them. A permutation keeps each class's count.
+
+    Parameters
+    ----------
+    labels : ndarray, shape (N,), int in 0..9
+    seed : int, default 0
+        Non-negative; the same seed gives the same order.
+
+    Returns
+    -------
+    ndarray, shape (N,), int64
+        ``labels`` permuted by ``numpy.random.default_rng(seed).permutation``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For labels that are not a 1-D array of ints in 0..9, or a bad seed.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must have shape (N,), got {labels.shape}.")
+    labels = check_labels(labels, labels.shape[0])
+    seed = check_int("seed", seed, 0)
+    return np.random.default_rng(seed).permutation(labels).astype(np.int64)
+
+
+def side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Two digits in one image: the middle half of ``left``'s columns, then ``right``'s.
+
+    For the class-discrimination test (Selvaraju et al. 2017, the cat and the
+    dog of Sakai & Takenaka's Figs. 1-3) on digits: the map of one digit's
+    class should fall on that digit's half. The strokes keep their size; only
+    the outer quarters of each image, mostly background on MNIST, are cut.
+
+    Parameters
+    ----------
+    left, right : ndarray, shape (N, H, W, C), float in [0, 1]
+        The same shape; W even.
+
+    Returns
+    -------
+    ndarray, shape (N, H, W, C), float32
+        Columns ``0 .. W/2 - 1`` are ``left[:, :, W/4 : W/4 + W/2]``, the
+        others the same columns of ``right``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For images that are not float arrays of shape (N, H, W, C) in [0, 1],
+        shapes that differ, or an odd width.
+    """
+    from cnnlab.checks import check_images
+
+    left = check_images(left, unit_range=True, name="left")
+    right = check_images(right, unit_range=True, name="right")
+    if left.shape != right.shape:
+        raise ValueError(f"left and right must have the same shape, got {left.shape} and "
+                         f"{right.shape}.")
+    width = left.shape[2]
+    if width % 2:
+        raise ValueError(f"images must have an even width, got {width}.")
+    start, half = width // 4, width // 2
+    return np.concatenate([left[:, :, start:start + half], right[:, :, start:start + half]],
+                          axis=2).astype(np.float32)
+
+
+def share_inside(heatmaps: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The fraction of each (non-negative) map's total that lies inside ``mask``.
+
+    Parameters
+    ----------
+    heatmaps : ndarray, shape (N, h, w), non-negative
+        Grad-CAM maps, say.
+    mask : ndarray of bool, shape (h, w) or (N, h, w)
+
+    Returns
+    -------
+    ndarray, shape (N,), float64
+        In [0, 1]; NaN for an empty map (all zero), which lies nowhere.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric maps or a mask that is not boolean.
+    ValueError
+        For maps of another shape, negative or non-finite values, or a mask
+        that does not fit the maps.
+    """
+    heatmaps = _check_maps("heatmaps", heatmaps)
+    if heatmaps.ndim != 3:
+        raise ValueError(f"heatmaps must have shape (N, h, w), got {heatmaps.shape}.")
+    if (heatmaps < 0).any():
+        raise ValueError("heatmaps must be non-negative (maps after the ReLU), got "
+                         f"a minimum of {heatmaps.min():.3g}.")
+    mask = np.asarray(mask)
+    if mask.dtype != bool:
+        raise TypeError(f"mask must be boolean, got dtype {mask.dtype}.")
+    if mask.shape not in (heatmaps.shape[1:], heatmaps.shape):
+        raise ValueError(f"mask must have shape {heatmaps.shape[1:]} or {heatmaps.shape}, "
+                         f"got {mask.shape}.")
+    maps = heatmaps.astype(np.float64)
+    total = maps.sum(axis=(1, 2))
+    inside = (maps * mask).sum(axis=(1, 2))
+    return np.divide(inside, total, out=np.full(len(maps), np.nan), where=total > 0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,7 +12,7 @@ from cnnlab.explorers.base import Control, Explorer
 from cnnlab.explorers.digits import check_digits, digit_control
 from cnnlab.plotting import heatmap_margin, show_heatmap, show_image
 
-# What learning_explorer reads from zoo.record("sakai2019_learning").
+# What learning_explorer reads from a learning run's record (zoo.record("sakai2019_adadelta")).
 RECORD_KEYS = ("maps", "map_max", "sigmoid")
 
 
@@ -21,23 +21,39 @@ def _top3(probabilities: np.ndarray) -> str:
     return ", ".join(f"{index}: {probabilities[index]:.2f}" for index in top)
 
 
-def _uploaded_digit(upload) -> tuple[np.ndarray, str] | None:
-    """The reader's own picture from an ipywidgets FileUpload value, as MNIST; None if none."""
+def _uploaded_digit(upload) -> tuple[np.ndarray, str]:
+    """The reader's own picture from an ipywidgets FileUpload value, as MNIST.
+
+    Raises
+    ------
+    ValueError
+        When nothing has been uploaded yet, or the file is no picture of a digit.
+    """
     from cnnlab.own_digit import to_mnist
 
     if not upload:
-        return None
+        raise ValueError("no picture uploaded yet: choose one with the 'Your digit' button "
+                         "(any size, dark on light or light on dark).")
     item = upload[-1]
     return to_mnist(bytes(item["content"])), str(item.get("name", "your picture"))
 
 
-def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
-                 static_digits: Sequence[int] = (0, 1, 2, 3, 4, 7)) -> Explorer:
-    """A digit and a class: the class activation map over the digit.
+# The picture control of cam_explorer: a test digit, a prepared "own" digit, or an upload.
+TEST_DIGIT, UPLOAD = "test digit", "your upload"
 
-    Live, an upload button takes a picture of your own digit (any size; it is
-    prepared as MNIST digits were, see :func:`cnnlab.own_digit.to_mnist`), and
-    a file that is not a picture of a digit gets a message.
+
+def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
+                 static_digits: Sequence[int] = (0, 1, 2, 3, 4, 7),
+                 own_pictures: Mapping[str, np.ndarray] | None = None) -> Explorer:
+    """A picture and a class: the class activation map over the digit.
+
+    The picture is a test digit (the digit slider picks it), one of the
+    prepared "own" digits (a test digit redrawn off-centre, thick, thin or
+    turned, then prepared like an upload: :func:`cnnlab.own_digit.prepared_digits`),
+    or, live, a picture of your own digit from the upload button (any size; it
+    is prepared as MNIST digits were, see :func:`cnnlab.own_digit.to_mnist`).
+    Choosing the picture is a control like the others, so an upload never
+    takes the digit slider away: pick 'test digit' to go back to it.
 
     Parameters
     ----------
@@ -48,20 +64,25 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
     labels : ndarray, shape (N,), int in 0..num_classes-1
     static_digits : sequence of int
         The digits offered on the site (every class each), at least one.
+    own_pictures : mapping of str to ndarray of shape (H, W, 1), optional
+        Prepared "own" digits offered in the picture menu (on the site too), by
+        name, e.g. ``prepared_digits(images[k])``; none if omitted.
 
     Returns
     -------
     Explorer
-        Three panels: the digit with the top-3 predictions, the overlay of the
-        chosen class's map (MathWorks' CAMshow), and the raw map M_c with its
-        values, whose mean plus the class bias is the class score.
+        Three panels: the picture with the top-3 predictions, the overlay of
+        the chosen class's map (MathWorks' CAMshow, evidence against the class
+        left uncoloured: :func:`cnnlab.plotting.heatmap_overlay`), and the raw
+        map M_c with its values, whose mean plus the class bias is the class score.
 
     Raises
     ------
     TypeError, ValueError
         When called: for a model that is not a built classifier or does not
         end in global average pooling and a Dense layer, bad images (see
-        :func:`cnnlab.checks.check_model_images`), labels or static digits.
+        :func:`cnnlab.checks.check_model_images`), labels, static digits or
+        own pictures.
     """
     import ipywidgets as widgets
 
@@ -71,14 +92,45 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
     images, labels = check_digits(images, labels, static_digits, model=model,
                                   num_classes=num_classes)
     class_activation_maps(model, images[:1])  # refuse a non-GAP model now, not at a slide
+    own_pictures = _check_own_pictures({} if own_pictures is None else own_pictures,
+                                       images.shape[1:])
+    cache: dict = {}
 
-    def render(digit, class_index, upload=()):
-        own = _uploaded_digit(upload)
-        image, name = own if own else (images[digit], f"test digit {digit} "
-                                                      f"(label {labels[digit]})")
-        batch = image[None].astype(np.float32)
-        p = model.predict(batch, verbose=0)[0]
-        heatmap = class_activation_maps(model, batch, class_index)[0]
+    def evidence(key, image):
+        """Probabilities and every class's map of one picture, computed once per picture."""
+        if key is None or key not in cache:
+            batch = image[None].astype(np.float32)
+            found = (model.predict(batch, verbose=0)[0], class_activation_maps(model, batch)[0])
+            if key is None:
+                return found
+            if len(cache) >= 64:  # live, a reader may visit thousands of digits: bound it
+                cache.clear()
+            cache[key] = found
+        return cache[key]
+
+    drawn: dict = {}
+
+    def render(picture, digit, class_index, upload=()):
+        if picture not in (TEST_DIGIT, UPLOAD):
+            # A prepared picture does not depend on the digit slider: draw it once per class
+            # (the site's frames go through every digit for it).
+            if (picture, class_index) not in drawn:
+                if len(drawn) >= 4 * num_classes:
+                    drawn.clear()
+                drawn[picture, class_index] = draw(picture, digit, class_index, upload)
+            return drawn[picture, class_index]
+        return draw(picture, digit, class_index, upload)
+
+    def draw(picture, digit, class_index, upload):
+        if picture == TEST_DIGIT:
+            key, image = ("digit", digit), images[digit]
+            name = f"test digit {digit} (label {labels[digit]})"
+        elif picture == UPLOAD:
+            (image, name), key = _uploaded_digit(upload), None
+        else:
+            key, image, name = picture, own_pictures[picture], f"own digit: {picture}"
+        p, heatmaps = evidence(key, image)
+        heatmap = heatmaps[class_index]
         fig, axes = plt.subplots(1, 3, figsize=(9, 3.6))
         show_image(image, ax=axes[0], vmin=0, vmax=1, title=f"{name}\ntop 3: {_top3(p)}")
         show_heatmap(image, heatmap, ax=axes[1],
@@ -90,13 +142,34 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
 
     upload = widgets.FileUpload(accept="image/*", multiple=False,
                                 description="Your digit")
+    offered = (TEST_DIGIT, *own_pictures)
     return Explorer(
         render,
-        [digit_control(static_digits, images.shape[0]),
+        [Control("picture", offered, live=(*offered, UPLOAD)),
+         digit_control(static_digits, images.shape[0]),
          Control("class_index", list(range(num_classes)), label="class")],
         title="Class activation maps: where is the evidence for each class?",
         live_extra={"upload": upload}, static_extra={"upload": ()},
     )
+
+
+def _check_own_pictures(own_pictures, shape) -> dict[str, np.ndarray]:
+    """A mapping of new names to (H, W, 1) float pictures in [0, 1] of the images' shape."""
+    if not isinstance(own_pictures, Mapping):
+        raise TypeError(f"own_pictures must be a mapping of names to pictures, got "
+                        f"{type(own_pictures).__name__}.")
+    checked = {}
+    for name, picture in own_pictures.items():
+        if not isinstance(name, str) or name in (TEST_DIGIT, UPLOAD):
+            raise ValueError(f"own_pictures' names must be strings other than {TEST_DIGIT!r} "
+                             f"and {UPLOAD!r}, got {name!r}.")
+        picture = check_images(np.asarray(picture)[None], f"own_pictures[{name!r}]",
+                               unit_range=True)[0]
+        if picture.shape != tuple(shape):
+            raise ValueError(f"own_pictures[{name!r}] must have shape {tuple(shape)}, got "
+                             f"{picture.shape}.")
+        checked[name] = picture
+    return checked
 
 
 def gradcam_explorer(model, images: np.ndarray, labels: np.ndarray, layers: Sequence,
@@ -176,6 +249,7 @@ def learning_explorer(record: dict, images: np.ndarray,
     Parameters
     ----------
     record : dict
+        A learning run's record, ``zoo.record("sakai2019_adadelta")`` or
         ``zoo.record("sakai2019_learning")``: its 'maps' (2, E, K, h, w),
         'map_max' (2, E, K) and 'sigmoid' (E, K, K) are read.
     images : ndarray, shape (K, H, W, 1), float in [0, 1]

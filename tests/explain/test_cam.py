@@ -80,3 +80,40 @@ def test_trained_gap_cnn_identity_on_mnist():
                                log_p[rows, top] - log_p[rows, top[:, :1]], atol=1e-3)
     assert (scores.argmax(axis=1) == model.predict(digits, verbose=0).argmax(axis=1)).all()
     assert class_activation_maps(model, digits[:2], y_test[:2]).shape == (2, 14, 14)
+
+
+# -- positive_share ------------------------------------------------------------------------
+
+
+def test_positive_share_by_hand(rng):
+    from cnnlab.explain.cam import positive_share
+
+    heatmaps = rng.standard_normal((5, 4, 4))
+    regions = rng.random((5, 4, 4)) > 0.5
+    want = [sum(max(v, 0) for v, r in zip(h.ravel(), g.ravel(), strict=True) if r)
+            / sum(max(v, 0) for v in h.ravel()) for h, g in zip(heatmaps, regions, strict=True)]
+    np.testing.assert_allclose(positive_share(heatmaps, regions), want)
+    # One region for every map; weights in [0, 1]; a map with no positive value has no share.
+    one = regions[0]
+    np.testing.assert_allclose(positive_share(heatmaps, one),
+                               positive_share(heatmaps, np.broadcast_to(one, heatmaps.shape)))
+    assert positive_share(heatmaps, np.full((4, 4), 0.5)) == pytest.approx(np.full(5, 0.5))
+    assert np.isnan(positive_share(-np.abs(heatmaps[:1]) - 1, one))[0]
+
+
+@pytest.mark.parametrize(
+    ("heatmaps", "regions", "error", "match"),
+    [(np.zeros((4, 4)), np.ones((4, 4)), ValueError, r"^heatmaps must be finite maps of shape"),
+     (np.full((1, 4, 4), np.nan), np.ones((4, 4)), ValueError, r"^heatmaps must be finite"),
+     (np.zeros((2, 4, 4)), np.ones((3, 3)), ValueError,
+      r"^regions must have shape \(2, 4, 4\) or \(4, 4\), got \(3, 3\)\.$"),
+     (np.zeros((2, 4, 4)), np.full((4, 4), 2.0), ValueError, r"^regions must be booleans or "),
+     (np.full((1, 4, 4), "a"), np.ones((4, 4)), TypeError, r"^heatmaps must be numbers"),
+     (np.zeros((1, 4, 4)), np.full((4, 4), "a"), TypeError, r"^regions must be numbers")],
+    ids=["2d", "nan", "region-shape", "region-range", "heatmap-str", "region-str"],
+)
+def test_positive_share_rejects_bad_input(heatmaps, regions, error, match):
+    from cnnlab.explain.cam import positive_share
+
+    with pytest.raises(error, match=match):
+        positive_share(heatmaps, regions)

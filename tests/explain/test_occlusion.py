@@ -72,6 +72,23 @@ def test_maps_are_the_model_on_hand_occluded_images(model, images):
         np.testing.assert_allclose(result.activation[:, a, b], want, rtol=1e-5)
 
 
+@pytest.mark.parametrize("value", [0.0, 0.5, 1.0])
+def test_predicted_is_the_most_probable_class_of_each_occluded_image(model, images, value):
+    result = occlusion(model, images, 1, patch=4, stride=4, value=value)
+    loop = occlusion_loop(model, images, 1, patch=4, stride=4, value=value)
+    assert result.predicted.shape == (4, 3, 3) and result.predicted.dtype == np.int64
+    np.testing.assert_array_equal(result.predicted, loop.predicted)
+    for a, b in [(0, 0), (2, 1)]:
+        hidden = images.copy()
+        hidden[:, 4 * a:4 * a + 4, 4 * b:4 * b + 4] = value
+        np.testing.assert_array_equal(result.predicted[:, a, b],
+                                      model.predict(hidden, verbose=0).argmax(axis=1))
+
+
+def test_the_named_occluders():
+    assert occlusion_module.OCCLUDERS == {"gray": 0.5, "black": 0.0, "white": 1.0}
+
+
 def test_a_patch_of_the_images_own_gray_changes_nothing(model):
     gray = np.full((2, 12, 12, 1), 0.5, np.float32)
     result = occlusion(model, gray, 1, patch=4, stride=2, value=0.5, layer="conv2")

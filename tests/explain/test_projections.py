@@ -20,6 +20,7 @@ from cnnlab.explain import backward
 from cnnlab.explain.projections import (
     RULES,
     backprop,
+    cosine_matrix,
     deconvnet,
     guided_backprop,
     project,
@@ -330,3 +331,34 @@ def test_the_explicit_forward_pass_is_the_models(separate):
     top, _ = backward.forward(backward.build_stages(separate, conv, "test"), images)
     np.testing.assert_allclose(top, feature_maps(separate, ["relu2"], images)["relu2"],
                                atol=1e-5)
+
+
+def test_cosine_matrix_by_hand():
+    projections = np.array([[[1.0, 0.0]], [[3.0, 0.0]], [[1.0, 1.0]], [[0.0, 0.0]]])
+    got = cosine_matrix(projections)
+    assert got.shape == (4, 4) and got.dtype == np.float64
+    np.testing.assert_allclose(got[:3, :3], [[1, 1, 2**-0.5], [1, 1, 2**-0.5],
+                                             [2**-0.5, 2**-0.5, 1]], atol=1e-12)
+    assert np.isnan(got[3]).all() and np.isnan(got[:, 3]).all()   # an all-zero projection
+
+
+def test_no_pool_below_means_the_deconvnet_ignores_the_image(tiny, rng):
+    # conv1 -> conv2 with no max-pool between: relu(W1^T relu(W2^T e)) for every image,
+    # so the projections of one unit differ only by their scale (Zeiler & Fergus 2014, 2.1).
+    images = rng.random((6, 12, 12, 1)).astype(np.float32)
+    unit = (1, 2)
+    recon = deconvnet(tiny, images, "conv2", 0, unit=unit)
+    live = np.abs(recon).reshape(6, -1).max(axis=1) > 0
+    cosines = cosine_matrix(recon[live])
+    np.testing.assert_allclose(cosines, 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize(("projections", "error", "match"), [
+    (np.array(["a", "b"]), TypeError, r"^projections must be a real numeric array"),
+    (np.ones(3), ValueError, r"^projections must have shape \(K, \.\.\.\).* got \(3,\)"),
+    (np.ones((0, 4)), ValueError, r"^projections must have shape .* got \(0, 4\)"),
+    (np.array([[1.0, np.nan]]), ValueError, r"^projections must be finite"),
+], ids=["strings", "1-d", "empty", "nan"])
+def test_cosine_matrix_rejects_bad_input(projections, error, match):
+    with pytest.raises(error, match=match):
+        cosine_matrix(projections)

@@ -1,4 +1,5 @@
-"""Tests for cnnlab.explain.sanity: Spearman correlation, the cascading randomization, refusals."""
+"""Tests for cnnlab.explain.sanity: Spearman correlation, the cascading randomization, shuffled
+labels, two digits side by side, refusals."""
 
 import random
 
@@ -7,7 +8,14 @@ import numpy as np
 import pytest
 from tiny_models import tiny_gap_cnn, tiny_mixed_init_cnn
 
-from cnnlab.explain.sanity import cascading_randomization, randomized_layers, rank_correlation
+from cnnlab.explain.sanity import (
+    cascading_randomization,
+    randomized_layers,
+    rank_correlation,
+    share_inside,
+    shuffled_labels,
+    side_by_side,
+)
 
 
 def slow_spearman(a, b):
@@ -240,3 +248,94 @@ def test_cascading_randomization_bad_input(tiny, model, seed, error, match):
         model = model()
     with pytest.raises(error, match=match):
         cascading_randomization(model, seed=seed)  # refused at the call, before iterating
+
+
+# -- data randomization: shuffled labels ------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_shuffled_labels_are_a_seeded_permutation(rng, seed):
+    labels = rng.integers(0, 10, 200)
+    got = shuffled_labels(labels, seed=seed)
+    assert got.dtype == np.int64 and got.shape == (200,)
+    np.testing.assert_array_equal(got, np.random.default_rng(seed).permutation(labels))
+    np.testing.assert_array_equal(np.bincount(got, minlength=10),
+                                  np.bincount(labels, minlength=10))
+    assert (got != labels).mean() > 0.5                          # most labels moved
+    np.testing.assert_array_equal(shuffled_labels(list(labels), seed=seed), got)
+
+
+@pytest.mark.parametrize(("labels", "seed", "error", "match"), [
+    (np.arange(10).reshape(2, 5), 0, ValueError, r"^labels must have shape \(N,\), got \(2, 5\)"),
+    (np.arange(10.0), 0, TypeError, r"^labels must be integers"),
+    (np.array([0, 10]), 0, ValueError, r"^labels must be in 0\.\.9"),
+    (np.arange(10), -1, ValueError, r"^seed must be at least 0, got -1"),
+    (np.arange(10), 1.5, TypeError, r"^seed must be an int, got float 1\.5"),
+], ids=["2d", "float", "ten", "seed-negative", "seed-float"])
+def test_shuffled_labels_bad_input(labels, seed, error, match):
+    with pytest.raises(error, match=match):
+        shuffled_labels(labels, seed=seed)
+
+
+# -- class discrimination: two digits side by side -----------------------------------------
+
+
+def test_side_by_side_keeps_the_middle_half_of_each(rng):
+    left = rng.random((3, 28, 28, 1), dtype=np.float32)
+    right = rng.random((3, 28, 28, 1), dtype=np.float32)
+    got = side_by_side(left, right)
+    assert got.shape == (3, 28, 28, 1) and got.dtype == np.float32
+    for n in range(3):
+        for column in range(28):
+            source = left if column < 14 else right
+            np.testing.assert_array_equal(got[n, :, column], source[n, :, 7 + column % 14])
+
+
+def test_share_inside_by_hand(rng):
+    maps = rng.random((4, 6, 5))
+    maps[2] = 0.0                                               # an empty map
+    mask = rng.random((6, 5)) < 0.4
+    got = share_inside(maps, mask)
+    for n in range(4):
+        total = sum(float(v) for v in maps[n].ravel())
+        inside = sum(float(v) for v, m in zip(maps[n].ravel(), mask.ravel(), strict=True) if m)
+        if total == 0:
+            assert np.isnan(got[n])
+        else:
+            assert got[n] == pytest.approx(inside / total, rel=1e-12)
+    masks = np.stack([mask, ~mask, mask, np.ones_like(mask)])  # one mask per map
+    np.testing.assert_allclose(share_inside(maps, masks)[[0, 1, 3]],
+                               [got[0], 1 - got[1], 1.0], rtol=1e-12)
+
+
+_IMAGES = np.full((2, 28, 28, 1), 0.5, np.float32)
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [
+    (lambda: side_by_side(_IMAGES, _IMAGES[:1]), ValueError,
+     r"^left and right must have the same shape, got \(2, 28, 28, 1\) and \(1, 28, 28, 1\)"),
+    (lambda: side_by_side(_IMAGES[:, :, :27], _IMAGES[:, :, :27]), ValueError,
+     r"^images must have an even width, got 27"),
+    (lambda: side_by_side(_IMAGES * 255, _IMAGES), ValueError,
+     r"^left must have values in \[0, 1\]"),
+    (lambda: side_by_side(_IMAGES, _IMAGES.astype(np.uint8)), TypeError,
+     r"^right must be a float array"),
+    (lambda: side_by_side(_IMAGES[0], _IMAGES[0]), ValueError,
+     r"^left must have shape \(N, H, W, C\)"),
+    (lambda: share_inside(np.ones((2, 3, 3)), np.ones((3, 3))), TypeError,
+     r"^mask must be boolean, got dtype float64"),
+    (lambda: share_inside(np.ones((2, 3, 3)), np.ones((3, 4), bool)), ValueError,
+     r"^mask must have shape \(3, 3\) or \(2, 3, 3\), got \(3, 4\)"),
+    (lambda: share_inside(-np.ones((2, 3, 3)), np.ones((3, 3), bool)), ValueError,
+     r"^heatmaps must be non-negative"),
+    (lambda: share_inside(np.ones((2, 3, 3, 1)), np.ones((3, 3), bool)), ValueError,
+     r"^heatmaps must have shape \(N, h, w\), got \(2, 3, 3, 1\)"),
+    (lambda: share_inside(np.full((2, 3, 3), np.nan), np.ones((3, 3), bool)), ValueError,
+     r"^heatmaps must be finite"),
+    (lambda: share_inside(np.array([["a"]]), np.ones((1,), bool)), TypeError,
+     r"^heatmaps must be numeric"),
+], ids=["side-shapes", "side-odd", "side-range", "side-uint8", "side-3d", "mask-float",
+        "mask-shape", "negative", "four-axes", "nan", "strings"])
+def test_two_digit_helpers_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -425,7 +425,17 @@ CAM_BAD = table(
     image_rows(lambda k, images, labels: _cam(k, images=images, labels=labels), model=True),
     static_rows(lambda k, static: _cam(k, static_digits=static)),
     [("model-without-global-pooling", lambda k: _cam(k, model=k.flat), ValueError,
-      r"^CAM needs global average pooling right before the last \(dense\) layer")],
+      r"^CAM needs global average pooling right before the last \(dense\) layer"),
+     ("own-pictures-list", lambda k: _cam(k, own_pictures=[k.images[0]]), TypeError,
+      r"^own_pictures must be a mapping of names to pictures, got list\.$"),
+     ("own-pictures-name-taken", lambda k: _cam(k, own_pictures={"your upload": k.images[0]}),
+      ValueError, r"^own_pictures' names must be strings other than 'test digit' and "),
+     ("own-pictures-name-int", lambda k: _cam(k, own_pictures={3: k.images[0]}),
+      ValueError, r"^own_pictures' names must be strings"),
+     ("own-pictures-shape", lambda k: _cam(k, own_pictures={"a": k.images[0, :8]}),
+      ValueError, r"^own_pictures\['a'\] must have shape"),
+     ("own-pictures-range", lambda k: _cam(k, own_pictures={"a": k.images[0] + 2}),
+      ValueError, r"own_pictures\['a'\]")],
 )
 
 
