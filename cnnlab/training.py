@@ -231,20 +231,35 @@ def kernel_similarity(snapshots: Sequence[dict[str, np.ndarray]]) -> tuple[np.nd
     """
     if not snapshots:
         raise ValueError("snapshots is empty: no epoch was recorded.")
-    layers = [key[:-len("/kernel")] for key in snapshots[-1] if key.endswith("/kernel")]
+    layers = _kernel_layers(snapshots)
     similarity = np.empty((len(snapshots), len(layers)), dtype=np.float32)
     for j, layer in enumerate(layers):
-        key = f"{layer}/kernel"
-        final = np.asarray(snapshots[-1][key], np.float64).ravel()
-        for e, snapshot in enumerate(snapshots):
-            if key not in snapshot or np.shape(snapshot[key]) != np.shape(snapshots[-1][key]):
-                raise ValueError(f"snapshots[{e}] lacks {key!r} as the last snapshot has it, "
-                                 f"shape {np.shape(snapshots[-1][key])}.")
-            kernel = np.asarray(snapshot[key], np.float64).ravel()   # float64: no overflow
+        kernels = _kernels(snapshots, layer)
+        final = kernels[-1]
+        for e, kernel in enumerate(kernels):
             with np.errstate(invalid="ignore", divide="ignore"):
                 similarity[e, j] = kernel @ final / (np.linalg.norm(kernel)
                                                      * np.linalg.norm(final))
     return similarity, layers
+
+
+def _kernel_layers(snapshots) -> list[str]:
+    """The layers with a '<layer>/kernel' in the last snapshot, in their order."""
+    return [key[:-len("/kernel")] for key in snapshots[-1] if key.endswith("/kernel")]
+
+
+def _kernels(snapshots, layer: str) -> list[np.ndarray]:
+    """The layer's kernel in every snapshot, flattened, in float64 (no overflow in products).
+
+    Raises ValueError for a snapshot that lacks it or holds it in another shape.
+    """
+    key = f"{layer}/kernel"
+    shape = np.shape(snapshots[-1][key])
+    for e, snapshot in enumerate(snapshots):
+        if key not in snapshot or np.shape(snapshot[key]) != shape:
+            raise ValueError(f"snapshots[{e}] lacks {key!r} as the last snapshot has it, "
+                             f"shape {shape}.")
+    return [np.asarray(snapshot[key], np.float64).ravel() for snapshot in snapshots]
 
 
 class WeightSnapshots:
@@ -340,20 +355,15 @@ def distance_covered(snapshots: Sequence[dict[str, np.ndarray]]) -> tuple[np.nda
     if len(snapshots) < 2:
         raise ValueError(f"snapshots must hold at least two (the initial weights and one "
                          f"epoch), got {len(snapshots)}.")
-    layers = [key[:-len("/kernel")] for key in snapshots[-1] if key.endswith("/kernel")]
+    layers = _kernel_layers(snapshots)
     covered = np.empty((len(snapshots), len(layers)), dtype=np.float32)
     for j, layer in enumerate(layers):
-        key = f"{layer}/kernel"
-        final = np.asarray(snapshots[-1][key], np.float64).ravel()
-        for e, snapshot in enumerate(snapshots):
-            if key not in snapshot or np.shape(snapshot[key]) != np.shape(snapshots[-1][key]):
-                raise ValueError(f"snapshots[{e}] lacks {key!r} as the last snapshot has it, "
-                                 f"shape {np.shape(snapshots[-1][key])}.")
-        whole = np.linalg.norm(final - np.asarray(snapshots[0][key], np.float64).ravel())
-        for e, snapshot in enumerate(snapshots):
-            left = np.linalg.norm(final - np.asarray(snapshot[key], np.float64).ravel())
+        kernels = _kernels(snapshots, layer)
+        final = kernels[-1]
+        whole = np.linalg.norm(final - kernels[0])
+        for e, kernel in enumerate(kernels):
             with np.errstate(invalid="ignore", divide="ignore"):
-                covered[e, j] = 1.0 - left / whole
+                covered[e, j] = 1.0 - np.linalg.norm(final - kernel) / whole
     return covered, layers
 
 
