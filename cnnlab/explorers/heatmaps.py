@@ -145,8 +145,10 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
     offered = (TEST_DIGIT, *own_pictures)
     return Explorer(
         render,
-        [Control("picture", offered, live=(*offered, UPLOAD)),
-         digit_control(static_digits, images.shape[0]),
+        # The digit first: a reader moving the controls in order sees each one act (the
+        # digit slider does nothing once a prepared or uploaded picture is chosen).
+        [digit_control(static_digits, images.shape[0]),
+         Control("picture", offered, live=(*offered, UPLOAD)),
          Control("class_index", list(range(num_classes)), label="class")],
         title="Class activation maps: where is the evidence for each class?",
         live_extra={"upload": upload}, static_extra={"upload": ()},

@@ -323,8 +323,8 @@ def _top3_text(p):
 
 def test_cam_explorer_controls(digits, gap_model):
     explorer = explorers.cam_explorer(gap_model, *digits, static_digits=(0, 2, 5))
-    assert [c.name for c in explorer.controls] == ["picture", "digit", "class_index"]
-    picture, digit, class_index = explorer.controls
+    assert [c.name for c in explorer.controls] == ["digit", "picture", "class_index"]
+    digit, picture, class_index = explorer.controls
     assert picture.values == ("test digit",) and picture.live == ("test digit", "your upload")
     assert digit.values == (0, 2, 5) and digit.live == tuple(range(6))
     assert class_index.values == tuple(range(10)) and class_index.text == "class"
@@ -334,8 +334,8 @@ def test_cam_explorer_controls(digits, gap_model):
     own = {"thick": digits[0][1], "thin": digits[0][2]}
     with_own = explorers.cam_explorer(gap_model, *digits, static_digits=(0, 2),
                                       own_pictures=own)
-    assert with_own.controls[0].values == ("test digit", "thick", "thin")
-    assert with_own.controls[0].live == ("test digit", "thick", "thin", "your upload")
+    assert with_own.controls[1].values == ("test digit", "thick", "thin")
+    assert with_own.controls[1].live == ("test digit", "thick", "thin", "your upload")
 
 
 @pytest.mark.parametrize(("digit", "class_index"), [(0, 0), (3, 7), (5, 9)])
@@ -424,7 +424,7 @@ def test_cam_explorer_live_widget_keeps_every_control_after_an_upload(digits, ga
     explorer = explorers.cam_explorer(gap_model, *digits, static_digits=(0,))
     box = explorer.widget()
     upload = explorer.live_extra["upload"]
-    picture, digit = box.children[1].children[:2]
+    digit, picture = box.children[1].children[:2]
     image = [c for c in box.children if isinstance(c, ipywidgets.Image)][0]
     message = [c for c in box.children if type(c) is ipywidgets.HTML][-1]
     good = bytes(image.value)
