@@ -7,7 +7,8 @@ Modules (import what you need; importing the package does nothing else):
 - ``cnnlab.runtime``         seeds and deterministic TensorFlow; TensorFlow started quietly
 - ``cnnlab.reference``       numpy teaching versions: conv2d (loop and im2col), pooling, sizes
 - ``cnnlab.models``          the book's architectures, named after their source
-- ``cnnlab.training``        training with a per-epoch record; F1, confusion, linear probes
+- ``cnnlab.training``        training with a per-epoch record and weight snapshots (how
+  far each kernel has come); F1, confusion, linear probes (closed-form ridge)
 - ``cnnlab.zoo``             recorded runs: recipes, stored weights and records, checks
 - ``cnnlab.features``        feature maps, kernels, the images that excite a map most,
   shifted inputs, orientation tuning
@@ -21,12 +22,15 @@ Modules (import what you need; importing the package does nothing else):
   - ``methods``              every class-score heatmap method by name, one signature
   - ``backward``, ``projections``  one backward loop with ReLU rules: deconvnet,
     backprop (the gradient), guided backprop
-  - ``sanity``               cascading randomization, rank correlation of maps
+  - ``sanity``               cascading randomization, rank correlation of maps,
+    shuffled labels, two digits side by side and the share of a map on each
 
 - ``cnnlab.learning_process``  chapter 7's recorded learning process: the Grad-CAM
-  monitor, empty maps
-- ``cnnlab.biased_mnist``    chapter 6's MNIST with a background gray level per class
-- ``cnnlab.own_digit``       a reader's own digit, prepared as MNIST's were
+  monitor, its saturation monitor (logits and map peaks), empty maps
+- ``cnnlab.biased_mnist``    chapter 6's biased MNIST: a background gray level per class,
+  or a small mark whose place gives the class away
+- ``cnnlab.own_digit``       a reader's own digit, prepared as MNIST's were; prepared
+  examples (off-centre, thick, thin, rotated) for the static site
 - ``cnnlab.prose``           numbers for the chapters' text: myst-nb's glue, also without myst-nb
 - ``cnnlab.plotting``        images, grids, heatmap overlays, curves
 - ``cnnlab.explorers``       the chapters' explorers; ``explorers.base`` is their
