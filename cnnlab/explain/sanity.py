@@ -35,6 +35,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from cnnlab.checks import check_int, check_labels, check_model
+from cnnlab.explain.cam import positive_share
 
 
 def _weighted(model) -> list:
@@ -346,7 +347,5 @@ def share_inside(heatmaps: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if mask.shape not in (heatmaps.shape[1:], heatmaps.shape):
         raise ValueError(f"mask must have shape {heatmaps.shape[1:]} or {heatmaps.shape}, "
                          f"got {mask.shape}.")
-    maps = heatmaps.astype(np.float64)
-    total = maps.sum(axis=(1, 2))
-    inside = (maps * mask).sum(axis=(1, 2))
-    return np.divide(inside, total, out=np.full(len(maps), np.nan), where=total > 0)
+    # For maps that are never negative this is CAM's positive share: one computation.
+    return positive_share(heatmaps, mask)
