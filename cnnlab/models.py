@@ -6,6 +6,8 @@ explainers and stored weights can refer to them the same way everywhere.
 
 from __future__ import annotations
 
+import numpy as np
+
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 
@@ -21,30 +23,71 @@ def _conv32_conv64_pool():
             layers.MaxPooling2D((2, 2), name="pool")]
 
 
-def keras_example_cnn():
-    """The Keras MNIST example CNN, as the source blog post builds it.
+def keras_example_cnn(filters: tuple[int, ...] = (32, 64), kernel_size: int = 3,
+                      dropout: bool = True):
+    """The Keras MNIST example CNN, as the source blog post builds it, and its variants.
 
-    Conv2D 32 3x3 relu (26x26x32), Conv2D 64 3x3 relu (24x24x64), MaxPooling 2x2
-    (12x12x64), Dropout 0.25, Flatten (9216), Dense 128 relu, Dropout 0.5,
-    Dense 10 softmax: 1,199,882 parameters. Train with Adadelta(learning_rate=1.0),
-    batch 128 (see :mod:`cnnlab.zoo`).
+    With the defaults: Conv2D 32 3x3 relu (26x26x32), Conv2D 64 3x3 relu
+    (24x24x64), MaxPooling 2x2 (12x12x64), Dropout 0.25, Flatten (9216), Dense
+    128 relu, Dropout 0.5, Dense 10 softmax: 1,199,882 parameters. Train with
+    Adadelta(learning_rate=1.0), batch 128 (see :mod:`cnnlab.zoo`).
+
+    The arguments change one design choice at a time, for chapter 3's ablation
+    (the source asks how depth, filter size and channels are chosen).
+
+    Parameters
+    ----------
+    filters : tuple of int, default (32, 64)
+        Channels of each convolution, ``conv1``, ``conv2``, ...: its length is
+        the depth (1 to 4 convolutions).
+    kernel_size : int, default 3
+        Every convolution's square kernel, odd, 1 to 7.
+    dropout : bool, default True
+        Keep the two dropout layers (0.25 after the pool, 0.5 after ``dense1``).
 
     Returns
     -------
     keras.Sequential
-        Uncompiled, input (None, 28, 28, 1), output softmax probabilities (None, 10).
+        Uncompiled, input (None, 28, 28, 1), output softmax probabilities (None, 10),
+        named ``keras_example_cnn`` with the defaults and after its changes otherwise.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For filters that are not 1 to 4 positive ints, a kernel size that is not
+        an odd int from 1 to 7, or a dropout that is not a bool.
     """
     import keras
     from keras import layers
 
+    if (not isinstance(filters, tuple) or not 1 <= len(filters) <= 4
+            or not all(isinstance(f, int) and not isinstance(f, bool) and f > 0
+                       for f in filters)):
+        raise ValueError(f"filters must be a tuple of 1 to 4 positive ints, got {filters!r}.")
+    if (not isinstance(kernel_size, int) or isinstance(kernel_size, bool)
+            or kernel_size not in (1, 3, 5, 7)):
+        raise ValueError(f"kernel_size must be an odd int from 1 to 7, got {kernel_size!r}.")
+    if not isinstance(dropout, bool):
+        raise TypeError(f"dropout must be a bool, got {type(dropout).__name__}.")
+    default = filters == (32, 64) and kernel_size == 3
+    convolutions = (_conv32_conv64_pool() if default else [
+        keras.Input(shape=INPUT_SHAPE, name="image"),
+        *(layers.Conv2D(f, (kernel_size, kernel_size), activation="relu", name=f"conv{i}")
+          for i, f in enumerate(filters, start=1)),
+        layers.MaxPooling2D((2, 2), name="pool")])
+    name = "keras_example_cnn"
+    if not default:
+        name += "_" + "_".join(str(f) for f in filters) + f"_k{kernel_size}"
+    if not dropout:
+        name += "_no_dropout"
     return keras.Sequential([
-        *_conv32_conv64_pool(),
-        layers.Dropout(0.25, name="dropout1"),
+        *convolutions,
+        *([layers.Dropout(0.25, name="dropout1")] if dropout else []),
         layers.Flatten(name="flatten"),
         layers.Dense(128, activation="relu", name="dense1"),
-        layers.Dropout(0.5, name="dropout2"),
+        *([layers.Dropout(0.5, name="dropout2")] if dropout else []),
         layers.Dense(NUM_CLASSES, activation="softmax", name="predictions"),
-    ], name="keras_example_cnn")
+    ], name=name)
 
 
 def keras_mlp():
@@ -133,3 +176,39 @@ def sakai2019_cnn():
         layers.Dense(NUM_CLASSES, activation="sigmoid", name="scores"),
         layers.Softmax(name="predictions"),
     ], name="sakai2019_cnn")
+
+
+def multiply_adds(model) -> dict[str, int]:
+    """Multiply-adds of one image's forward pass, per layer with weights.
+
+    A convolution does ``H_out * W_out * C_out`` dot products of ``k * k * C_in``
+    terms (eq. (1.4)); a dense layer ``n_in * n_out``. Biases, activations and
+    pooling are left out: they cost a few per output, not hundreds.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Built, with Conv2D and Dense layers (others are skipped).
+
+    Returns
+    -------
+    dict of str to int
+        Layer name to its multiply-adds, in the order of ``model.layers``.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a built keras Model.
+    """
+    import keras
+
+    if not isinstance(model, keras.Model) or not model.built:
+        raise TypeError(f"model must be a built keras Model, got {type(model).__name__}.")
+    work = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            height, width, channels = layer.output.shape[1:]
+            work[layer.name] = int(height * width * channels * np.prod(layer.kernel.shape[:3]))
+        elif isinstance(layer, keras.layers.Dense):
+            work[layer.name] = int(np.prod(layer.kernel.shape))
+    return work

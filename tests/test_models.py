@@ -203,3 +203,86 @@ def test_seeded_builds_are_identical(name):
     second = [w.numpy() for w in build().weights]
     for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+# Chapter 3's ablation: each variant's layers and parameters, counted by hand.
+VARIANT_TABLES = {
+    "no dropout": (dict(dropout=False), [
+        ("conv1", (26, 26, 32), 320), ("conv2", (24, 24, 64), 18_496),
+        ("pool", (12, 12, 64), 0), ("flatten", (9216,), 0),
+        ("dense1", (128,), 9216 * 128 + 128), ("predictions", (10,), 1290)]),
+    "16 and 32 channels": (dict(filters=(16, 32)), [
+        ("conv1", (26, 26, 16), 9 * 16 + 16), ("conv2", (24, 24, 32), 9 * 16 * 32 + 32),
+        ("pool", (12, 12, 32), 0), ("dropout1", (12, 12, 32), 0), ("flatten", (4608,), 0),
+        ("dense1", (128,), 4608 * 128 + 128), ("dropout2", (128,), 0),
+        ("predictions", (10,), 1290)]),
+    "one convolution": (dict(filters=(32,)), [
+        ("conv1", (26, 26, 32), 320), ("pool", (13, 13, 32), 0),
+        ("dropout1", (13, 13, 32), 0), ("flatten", (5408,), 0),
+        ("dense1", (128,), 5408 * 128 + 128), ("dropout2", (128,), 0),
+        ("predictions", (10,), 1290)]),
+    "three convolutions": (dict(filters=(32, 64, 64)), [
+        ("conv1", (26, 26, 32), 320), ("conv2", (24, 24, 64), 18_496),
+        ("conv3", (22, 22, 64), 9 * 64 * 64 + 64), ("pool", (11, 11, 64), 0),
+        ("dropout1", (11, 11, 64), 0), ("flatten", (7744,), 0),
+        ("dense1", (128,), 7744 * 128 + 128), ("dropout2", (128,), 0),
+        ("predictions", (10,), 1290)]),
+    "5x5 kernels": (dict(kernel_size=5), [
+        ("conv1", (24, 24, 32), 25 * 32 + 32), ("conv2", (20, 20, 64), 25 * 32 * 64 + 64),
+        ("pool", (10, 10, 64), 0), ("dropout1", (10, 10, 64), 0), ("flatten", (6400,), 0),
+        ("dense1", (128,), 6400 * 128 + 128), ("dropout2", (128,), 0),
+        ("predictions", (10,), 1290)]),
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANT_TABLES))
+def test_keras_example_variants_change_one_thing(variant):
+    kwargs, table = VARIANT_TABLES[variant]
+    model = models.keras_example_cnn(**kwargs)
+    got = [(layer.name, tuple(layer.output.shape[1:]), layer.count_params())
+           for layer in model.layers]
+    assert got == table
+    assert model.name != "keras_example_cnn"
+    assert all(layer.kernel_size == (kwargs.get("kernel_size", 3),) * 2
+               for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+
+
+def test_default_variant_is_the_keras_example():
+    assert models.keras_example_cnn(filters=(32, 64), kernel_size=3, dropout=True).name == \
+        "keras_example_cnn"
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(filters=[32, 64]), ValueError, "filters must be a tuple"),
+    (dict(filters=()), ValueError, "filters must be a tuple"),
+    (dict(filters=(32, 64, 64, 64, 64)), ValueError, "1 to 4"),
+    (dict(filters=(32, 0)), ValueError, "positive ints"),
+    (dict(filters=(32, 6.5)), ValueError, "positive ints"),
+    (dict(filters=(True,)), ValueError, "positive ints"),
+    (dict(kernel_size=4), ValueError, "kernel_size must be an odd int"),
+    (dict(kernel_size=9), ValueError, "kernel_size must be an odd int"),
+    (dict(kernel_size=3.0), ValueError, "kernel_size must be an odd int"),
+    (dict(dropout=1), TypeError, "dropout must be a bool"),
+])
+def test_keras_example_variant_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        models.keras_example_cnn(**kwargs)
+
+
+def test_multiply_adds_by_hand():
+    work = models.multiply_adds(models.keras_example_cnn())
+    assert work == {"conv1": 26 * 26 * 32 * 9, "conv2": 24 * 24 * 64 * 9 * 32,
+                    "dense1": 9216 * 128, "predictions": 128 * 10}
+    # A layer with weights costs one multiply-add per weight per output position:
+    # for a dense layer that is its kernel's size, and no layer without weights counts.
+    gap = models.gap_cnn()
+    assert models.multiply_adds(gap)["predictions"] == 64 * 10
+    assert set(models.multiply_adds(gap)) == {"conv1", "conv2", "conv3", "conv4", "conv5",
+                                              "predictions"}
+    assert models.multiply_adds(gap)["conv3"] == 14 * 14 * 64 * 9 * 8
+
+
+@pytest.mark.parametrize("bad", [None, "keras_example_cnn", models.keras_example_cnn])
+def test_multiply_adds_bad_input(bad):
+    with pytest.raises(TypeError, match="model must be a built keras Model"):
+        models.multiply_adds(bad)

@@ -27,10 +27,17 @@ def test_recipes_are_the_books_recorded_runs():
                                 "gap_cnn_marked_seed1", "gap_cnn_marked_seed2",
                                 "gap_cnn_remarked", "sakai2019_learning",
                                 "sakai2019_adadelta", "keras_example_cnn_shuffled_labels",
-                                "keras_mlp", "keras_mlp_seed1", "keras_mlp_seed2"}
+                                "keras_mlp", "keras_mlp_seed1", "keras_mlp_seed2",
+                                *(f"keras_example_cnn_12k{variant}{seed}"
+                                  for variant in ("", "_no_dropout")
+                                  for seed in ("", "_seed1", "_seed2")),
+                                *(f"keras_example_cnn_12k{variant}{seed}"
+                                  for variant in ("_16_32", "_32", "_32_64_64", "_k5")
+                                  for seed in ("", "_seed1"))}
     for name, recipe in zoo.RECIPES.items():
         assert recipe.name == name
-        assert name.startswith(recipe.build().name.removesuffix("_cnn"))
+        # Named after the architecture it trains (variants add what they change).
+        assert name.startswith(recipe.build().name.split("_cnn")[0])
         assert isinstance(recipe.optimizer(), keras.optimizers.Optimizer)
         assert recipe.claims, f"{name} states nothing the test could check"
     # The source's Adadelta learning rate is 1.0, not Keras 3's default of 0.001.
