@@ -391,3 +391,40 @@ def orientation_tuning(weights: np.ndarray, angles: np.ndarray) -> np.ndarray:
         )
     patches = oriented_edges(angles, size=weights.shape[0])      # (A, k, k, 1)
     return np.einsum("aijc,ijcm->am", patches, weights)
+
+
+def edge_alignment(weights: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """How much of an edge detector each filter is, from 0 to 1 (chapter 4).
+
+    A filter's swing over the edges, max minus min of
+    :func:`orientation_tuning`, is ``w . (e_best - e_worst)``, at most ``|w|``
+    times the largest ``|e_a - e_b|`` over the edges (Cauchy-Schwarz). The
+    ratio of the two says how well the filter's weights line up with the
+    difference of two opposite edges, whatever their size: 1 for a filter that
+    is exactly such a difference, near 0 for one that responds to every edge
+    alike (a blur, a brightness detector).
+
+    Parameters
+    ----------
+    weights : ndarray, shape (kh, kw, 1, M)
+        Single-channel filters, odd kh = kw, none all zero.
+    angles : array_like, shape (A,)
+        Directions of the edges, degrees.
+
+    Returns
+    -------
+    ndarray, shape (M,), float in [0, 1]
+
+    Raises
+    ------
+    ValueError
+        If ``weights`` is not (k, k, 1, M) with odd k, or a filter is all zero.
+    """
+    tuning = orientation_tuning(weights, angles)
+    edges = oriented_edges(angles, size=weights.shape[0]).reshape(len(tuning), -1)
+    bound = max(np.linalg.norm(a - b) for a in edges for b in edges)
+    norms = np.linalg.norm(np.asarray(weights).reshape(-1, weights.shape[-1]), axis=0)
+    if not norms.all():
+        raise ValueError(f"weights: filters {np.flatnonzero(norms == 0).tolist()} are all zero; "
+                         "an all-zero filter has no direction.")
+    return (tuning.max(axis=0) - tuning.min(axis=0)) / (norms * bound)

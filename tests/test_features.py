@@ -322,3 +322,34 @@ def test_top_activations_reject_bad_input(tiny, rng, layer, channel, k, imgs, er
     images = rng.random((5, 12, 12, 1), dtype=np.float32) if imgs is None else imgs
     with pytest.raises(error, match=match):
         top_activations(tiny, layer, channel, images, k=k)
+
+
+def test_edge_alignment_is_one_for_an_edge_difference_and_zero_for_a_blur():
+    from cnnlab.features import edge_alignment, oriented_edges
+
+    angles = np.arange(0, 360, 15)
+    edges = oriented_edges(angles, size=3)[..., 0]                      # (A, 3, 3)
+    # The pair of edges farthest apart, found independently of the function.
+    flat = edges.reshape(len(angles), -1)
+    distances = np.linalg.norm(flat[:, None] - flat[None], axis=2)
+    a, b = np.unravel_index(distances.argmax(), distances.shape)
+    difference = (edges[a] - edges[b])[:, :, None, None]
+    blur = np.full((3, 3, 1, 1), 1 / 9)
+    alignment = edge_alignment(np.concatenate([difference, 2.5 * difference, blur], axis=3),
+                               angles)
+    np.testing.assert_allclose(alignment, [1.0, 1.0, 0.0], atol=1e-6)
+    rng = np.random.default_rng(0)
+    random = edge_alignment(rng.normal(size=(3, 3, 1, 50)), angles)
+    assert np.all((random >= 0) & (random <= 1 + 1e-9))
+
+
+@pytest.mark.parametrize("weights, match", [
+    (np.zeros((3, 3, 2, 4)), "shape"),
+    (np.zeros((2, 2, 1, 4)), "shape"),
+    (np.zeros((3, 3, 1, 2)), "all zero"),
+])
+def test_edge_alignment_bad_input(weights, match):
+    from cnnlab.features import edge_alignment
+
+    with pytest.raises(ValueError, match=match):
+        edge_alignment(weights, [0, 90])
