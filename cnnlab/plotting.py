@@ -1,4 +1,5 @@
-"""Figures for the book: images, grids of images, kernels, curves, heatmap overlays.
+"""Figures for the book: images, grids of images, kernels, receptive-field boxes, curves,
+heatmap overlays.
 
 Every function draws into the Axes it is given (``ax=None`` makes a new
 figure) and returns the Axes, so figures compose and tests can look inside.
@@ -149,6 +150,64 @@ def show_images(images: np.ndarray | Sequence[np.ndarray], ncols: int = 8,
     for row, label in enumerate(row_labels or []):
         axes[row, 0].set_ylabel(label, fontsize=9)
     return axes
+
+
+def show_boxes(image: np.ndarray, boxes: np.ndarray, labels: Sequence[str] | None = None,
+               ax: Axes | None = None, title: str | None = None,
+               colors: Sequence[str] | None = None) -> Axes:
+    """Draw an image with rectangles over it: the receptive fields of some units.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (H, W, 1)
+    boxes : array_like of int, shape (K, 4)
+        (top, left, bottom, right) in pixels, bottom and right excluded, as
+        :func:`cnnlab.receptive.unit_patch` and ``TopK.boxes`` give them. A
+        box may hang over the border; the picture shows the image only.
+    labels : sequence of str, optional
+        One per box, shown in a legend beside the image.
+    ax : matplotlib Axes, optional
+    title : str, optional
+    colors : sequence of matplotlib colours, optional
+        One per box; by default the tab10 colours in order.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad image, boxes that are not integers of shape (K, 4) with
+        bottom > top and right > left, or a wrong number of labels or colours.
+    """
+    from matplotlib.patches import Rectangle
+
+    image = _as_2d(image)
+    boxes = np.asarray(boxes)
+    if not np.issubdtype(boxes.dtype, np.integer):
+        raise TypeError(f"boxes must be integers, got dtype {boxes.dtype}.")
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"boxes must have shape (K, 4), (top, left, bottom, right) per box, "
+                         f"got shape {boxes.shape}.")
+    if (boxes[:, 2] <= boxes[:, 0]).any() or (boxes[:, 3] <= boxes[:, 1]).any():
+        raise ValueError("boxes must have bottom > top and right > left, got "
+                         f"{boxes.tolist()}.")
+    for name, given in (("labels", labels), ("colors", colors)):
+        if given is not None and len(given) != len(boxes):
+            raise ValueError(f"{name} has {len(given)} entries for {len(boxes)} boxes.")
+    ax = show_image(image, ax=ax, title=title)
+    colors = colors or [plt.get_cmap("tab10")(k % 10) for k in range(len(boxes))]
+    for k, (top, left, bottom, right) in enumerate(boxes.tolist()):
+        # Pixel (i, j) covers [j - 0.5, j + 0.5]: the box's edges lie between pixels.
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False,
+                               edgecolor=colors[k], linewidth=1.8,
+                               label=None if labels is None else labels[k]))
+    ax.set_xlim(-0.5, image.shape[1] - 0.5)
+    ax.set_ylim(image.shape[0] - 0.5, -0.5)
+    if labels is not None:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, frameon=False)
+    return ax
 
 
 def plot_history(history: dict, keys: Sequence[str] = ("loss", "val_loss"),
@@ -529,3 +588,56 @@ def show_learning_maps(record: dict, images: np.ndarray, score: str, epochs: Seq
     if created:
         figure.tight_layout()
     return axes
+
+
+def plot_runs(groups: dict[str, Sequence[Sequence[float]]], ax: Axes | None = None,
+              title: str | None = None, ylabel: str | None = None) -> Axes:
+    """Curves of several runs against the epoch, one colour per group of runs.
+
+    For a setting trained from several seeds: each run is a thin line, so the
+    spread between seeds shows beside the difference between settings.
+
+    Parameters
+    ----------
+    groups : dict of str to sequence of sequences of float
+        A group's name (the legend) to its runs, each a value per epoch (1, 2, ...).
+    ax : matplotlib Axes, optional
+    title, ylabel : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``groups`` is not a non-empty dict, or a group holds no run, or a run
+        holds no finite number.
+    """
+    if not isinstance(groups, dict) or not groups:
+        raise TypeError(f"groups must be a non-empty dict of name to runs, got {groups!r:.60}.")
+    curves = {}
+    for name, runs in groups.items():
+        runs = [np.asarray(run, dtype=float) for run in runs]
+        if not runs or any(run.ndim != 1 or run.size == 0 or not np.isfinite(run).all()
+                           for run in runs):
+            raise ValueError(f"group {name!r} must hold runs of finite numbers, one per epoch.")
+        curves[name] = runs
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.2))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for g, (name, runs) in enumerate(curves.items()):
+        color = colors[g % len(colors)]
+        for k, run in enumerate(runs):
+            ax.plot(range(1, run.size + 1), run, color=color, lw=1.2, alpha=0.8, marker=".",
+                    markersize=3, label=(f"{name} ({len(runs)} runs)" if len(runs) > 1 else name)
+                    if k == 0 else None)
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title, fontsize=10)
+    return ax

@@ -438,3 +438,58 @@ def avg_pool2d(images: np.ndarray, pool_size: int | tuple[int, int] = 2,
         As :func:`max_pool2d`.
     """
     return _pool(images, pool_size, stride, padding, "avg")
+
+
+def max_pool2d_backward(images: np.ndarray, upstream: np.ndarray,
+                        pool_size: int | tuple[int, int] = 2,
+                        stride: int | tuple[int, int] | None = None,
+                        padding: Padding = "valid") -> np.ndarray:
+    """The gradient of max pooling: each window's upstream gradient goes to its maximum.
+
+    Chapter 2, equation (2.7): ``u = max over P_ij of z`` depends on the one
+    input that is largest (the *switch*), with derivative 1; every other input
+    of the window gets 0. Where a window holds several equal maxima, the first
+    in row-major order takes the gradient, as TensorFlow's CPU kernel does
+    (measured in chapter 2). Overlapping windows (stride < window) add up.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, H, W, C), float
+        The input of the pooling (the forward pass decides the switches).
+    upstream : ndarray, shape (N, H_out, W_out, C), float
+        ``dL/du``: one value per output of :func:`max_pool2d` with the same
+        ``pool_size``, ``stride`` and ``padding``.
+    pool_size, stride, padding
+        As :func:`max_pool2d`.
+
+    Returns
+    -------
+    ndarray, shape (N, H, W, C)
+        ``dL/dz``: zero except at the switches.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`max_pool2d`, and for ``upstream`` that is not a finite float
+        array of the pooled shape.
+    """
+    pooled_shape = max_pool2d(images, pool_size, stride, padding).shape   # checks the rest
+    upstream = check_images(upstream, "upstream")
+    if upstream.shape != pooled_shape:
+        raise ValueError(f"upstream must have the pooled shape {pooled_shape}, got shape "
+                         f"{upstream.shape}.")
+    ph, pw = _pair("pool_size", pool_size)
+    sy, sx = (ph, pw) if stride is None else _pair("stride", stride)
+    z = pad_images(images, (ph, pw), (sy, sx), padding, value=-np.inf)  # the border never wins
+    windows = _windows(z, ph, pw, (sy, sx))                             # (N, Ho, Wo, ph, pw, C)
+    n, out_h, out_w = pooled_shape[:3]
+    # np.argmax returns the first maximum of the flattened (row-major) window.
+    switch = windows.reshape(n, out_h, out_w, ph * pw, -1).argmax(axis=3)  # (N, Ho, Wo, C)
+    index = np.indices(pooled_shape)
+    rows = index[1] * sy + switch // pw
+    cols = index[2] * sx + switch % pw
+    grad = np.zeros(z.shape, dtype=np.result_type(images, upstream))
+    np.add.at(grad, (index[0], rows, cols, index[3]), upstream)   # overlapping windows add
+    top = same_padding(images.shape[1], ph, sy)[0] if padding == "same" else 0
+    left = same_padding(images.shape[2], pw, sx)[0] if padding == "same" else 0
+    return grad[:, top:top + images.shape[1], left:left + images.shape[2]]

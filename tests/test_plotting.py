@@ -134,6 +134,53 @@ def test_show_images_rejects_bad_input(kwargs, error, match):
         plotting.show_images(**args)
 
 
+# -- show_boxes ----------------------------------------------------------------------------
+
+
+def test_show_boxes_draws_each_box_around_its_pixels(rng):
+    from matplotlib.patches import Rectangle
+
+    image = rng.random((10, 12, 1))
+    boxes = np.array([[2, 3, 5, 8], [-1, 9, 4, 14]])       # the second hangs over the border
+    ax = plotting.show_boxes(image, boxes, labels=["a", "b"], colors=["red", "blue"])
+    np.testing.assert_array_equal(_shown(ax), image[..., 0])
+    rectangles = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(rectangles) == 2
+    # Pixel (i, j) is drawn over [j - 0.5, j + 0.5]: box (2, 3, 5, 8) spans rows 2..4, cols 3..7.
+    assert rectangles[0].get_xy() == (2.5, 1.5)
+    assert (rectangles[0].get_width(), rectangles[0].get_height()) == (5, 3)
+    assert rectangles[1].get_xy() == (8.5, -1.5)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    assert ax.get_xlim() == (-0.5, 11.5) and ax.get_ylim() == (9.5, -0.5)   # the image only
+    plt.close(ax.figure)
+
+
+def test_show_boxes_without_labels_has_no_legend_and_uses_given_axes(rng):
+    _, ax = plt.subplots()
+    assert plotting.show_boxes(rng.random((6, 6)), [[0, 0, 6, 6]], ax=ax, title="t") is ax
+    assert ax.get_legend() is None and ax.get_title() == "t"
+    plt.close(ax.figure)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [({"boxes": np.zeros((1, 4))}, TypeError, r"^boxes must be integers, got dtype float64"),
+     ({"boxes": np.zeros((1, 3), int)}, ValueError, r"^boxes must have shape \(K, 4\)"),
+     ({"boxes": np.zeros(4, int)}, ValueError, r"^boxes must have shape \(K, 4\)"),
+     ({"boxes": np.array([[2, 0, 2, 3]])}, ValueError, r"bottom > top and right > left"),
+     ({"boxes": np.array([[0, 3, 2, 1]])}, ValueError, r"bottom > top and right > left"),
+     ({"labels": ["a", "b"]}, ValueError, r"^labels has 2 entries for 1 boxes"),
+     ({"colors": []}, ValueError, r"^colors has 0 entries for 1 boxes"),
+     ({"image": np.zeros((2, 4, 4))}, ValueError, r"^image must have shape \(H, W\)")],
+    ids=["float-boxes", "three-columns", "flat", "empty-rows", "empty-columns", "labels-count",
+         "colors-count", "image-3d"],
+)
+def test_show_boxes_rejects_bad_input(kwargs, error, match):
+    args = {"image": np.zeros((6, 6)), "boxes": np.array([[0, 0, 3, 3]]), **kwargs}
+    with pytest.raises(error, match=match):
+        plotting.show_boxes(**args)
+
+
 # -- curves, confusion matrices, probabilities ---------------------------------------------
 
 
@@ -507,3 +554,34 @@ def test_show_learning_maps_rejects_bad_input(rng, change, error, match):
             "epochs": [1], **change}
     with pytest.raises(error, match=match):
         plotting.show_learning_maps(**args)
+
+
+def test_plot_runs_draws_every_run_in_its_groups_colour():
+    from cnnlab.plotting import plot_runs
+
+    groups = {"a": [[3.0, 2.0, 1.0], [3.5, 2.5, 1.5]], "b": [[1.0, 2.0]]}
+    ax = plot_runs(groups, title="t", ylabel="loss")
+    lines = ax.get_lines()
+    assert len(lines) == 3
+    for line, expected in zip(lines, [[3.0, 2.0, 1.0], [3.5, 2.5, 1.5], [1.0, 2.0]], strict=True):
+        np.testing.assert_array_equal(line.get_ydata(), expected)
+        np.testing.assert_array_equal(line.get_xdata(), np.arange(1, len(expected) + 1))
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a (2 runs)", "b"]
+    assert ax.get_ylabel() == "loss" and ax.get_title() == "t"
+    plt.close("all")
+
+
+@pytest.mark.parametrize("groups, error, match", [
+    ({}, TypeError, "groups must be a non-empty dict"),
+    ([[1.0]], TypeError, "groups must be a non-empty dict"),
+    ({"a": []}, ValueError, "group 'a' must hold runs"),
+    ({"a": [[]]}, ValueError, "group 'a' must hold runs"),
+    ({"a": [[1.0, np.nan]]}, ValueError, "finite"),
+    ({"a": [[[1.0]]]}, ValueError, "one per epoch"),
+])
+def test_plot_runs_bad_input(groups, error, match):
+    from cnnlab.plotting import plot_runs
+
+    with pytest.raises(error, match=match):
+        plot_runs(groups)

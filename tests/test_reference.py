@@ -571,3 +571,70 @@ def test_pad_images_fills_the_border_with_value(rng, value):
     np.testing.assert_array_equal(
         reference.pad_images(images, (3, 4), 1, "same", value=value), expected)
     assert reference.pad_images(images, (3, 4), 1, "valid", value=value) is images
+
+
+# -- max_pool2d_backward -------------------------------------------------------------------
+
+
+def _tape_max_pool_gradient(images, upstream, pool_size, stride, padding):
+    import tensorflow as tf
+
+    x = tf.constant(images)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        pooled = keras.layers.MaxPooling2D(pool_size, stride, padding)(x)
+        loss = tf.reduce_sum(pooled * upstream)    # dL/d(pooled) = upstream
+    return tape.gradient(loss, x).numpy()
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize(("pool_size", "stride"), [(2, None), (3, 2), (2, 3), ((2, 3), 1), (3, 1)])
+@pytest.mark.parametrize("ties", [False, True])
+def test_max_pool2d_backward_matches_the_tape(rng, pool_size, stride, padding, ties):
+    images = rng.random((2, 9, 8, 3), dtype=np.float32)
+    if ties:
+        images = np.round(images * 2) / 2      # values 0, 0.5, 1: most windows tie
+    upstream = rng.standard_normal(
+        reference.max_pool2d(images, pool_size, stride, padding).shape).astype(np.float32)
+    np.testing.assert_array_equal(
+        reference.max_pool2d_backward(images, upstream, pool_size, stride, padding),
+        _tape_max_pool_gradient(images, upstream, pool_size, stride, padding))
+
+
+def test_max_pool2d_backward_by_hand():
+    z = np.array([[1, 3, 2, 0],
+                  [4, 2, 1, 1],
+                  [0, 1, 5, 5],           # a tie: the first (row-major) 5 takes it
+                  [2, 0, 5, 5]], dtype=np.float32)[None, :, :, None]
+    upstream = np.array([[10, 20], [30, 40]], dtype=np.float32)[None, :, :, None]
+    expected = np.array([[0, 0, 20, 0],
+                         [10, 0, 0, 0],
+                         [0, 0, 40, 0],
+                         [30, 0, 0, 0]], dtype=np.float32)
+    np.testing.assert_array_equal(reference.max_pool2d_backward(z, upstream)[0, :, :, 0],
+                                  expected)
+
+
+_BACK_IMAGES = np.zeros((1, 4, 4, 2), dtype=np.float32)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "match"),
+    [({"upstream": np.zeros((1, 3, 3, 2), np.float32)}, ValueError,
+      r"^upstream must have the pooled shape \(1, 2, 2, 2\), got shape \(1, 3, 3, 2\)"),
+     ({"upstream": np.zeros((1, 2, 2, 2), int)}, TypeError, r"^upstream must be a float"),
+     ({"upstream": np.full((1, 2, 2, 2), np.nan, np.float32)}, ValueError,
+      r"^upstream must be finite"),
+     ({"upstream": [[0.0]]}, TypeError, r"^upstream must be a numpy array"),
+     ({"images": _BACK_IMAGES[0]}, ValueError, r"^images must have shape \(N, H, W, C\)"),
+     ({"pool_size": 0}, ValueError, r"pool_size"),
+     ({"stride": 1.5}, TypeError, r"stride"),
+     ({"padding": "full"}, ValueError, r"^padding must be 'valid' or 'same'")],
+    ids=["upstream-shape", "upstream-int", "upstream-nan", "upstream-list", "images-3d",
+         "pool-0", "stride-float", "padding-full"],
+)
+def test_max_pool2d_backward_rejects_bad_input(change, error, match):
+    args = {"images": _BACK_IMAGES, "upstream": np.zeros((1, 2, 2, 2), np.float32),
+            "pool_size": 2, "stride": None, "padding": "valid", **change}
+    with pytest.raises(error, match=match):
+        reference.max_pool2d_backward(**args)
