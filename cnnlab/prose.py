@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 # myst-nb's prefix for a glued value that is not shown in the cell (myst_nb.ext.glue).
 _HIDDEN = "application/papermill.record/"
 
@@ -29,7 +31,9 @@ def glue(name: str, value: Any, display: bool = False) -> None:
         underscores, starting with a letter.
     value : object
         Usually a number rounded to the digits the text quotes (so the stored
-        output is the same on every machine), or a short string.
+        output is the same on every machine), or a short string. A numpy
+        scalar is stored as the Python number it holds: its repr,
+        ``np.float64(1.52)``, is not what the text should read.
     display : bool, default False
         Also show the value under the cell.
 
@@ -43,6 +47,8 @@ def glue(name: str, value: Any, display: bool = False) -> None:
     if not name.isidentifier() or not name.isascii():
         raise ValueError(f"name must be letters, digits and underscores, starting with a "
                          f"letter, got {name!r}.")
+    if isinstance(value, np.generic):
+        value = value.item()
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
