@@ -641,3 +641,58 @@ def plot_runs(groups: dict[str, Sequence[Sequence[float]]], ax: Axes | None = No
     if title is not None:
         ax.set_title(title, fontsize=10)
     return ax
+
+
+def plot_spread(points: dict[str, tuple[float, Sequence[float]]], ax: Axes | None = None,
+                xlabel: str | None = None, ylabel: str | None = None,
+                log_x: bool = False) -> Axes:
+    """One point per setting at its mean over seeds, with a bar from the lowest to the highest.
+
+    Parameters
+    ----------
+    points : dict of str to (float, sequence of float)
+        A setting's name (the legend) to its x position (a cost, say) and its
+        values, one per seed.
+    ax : matplotlib Axes, optional
+    xlabel, ylabel : str, optional
+    log_x : bool, default False
+        A logarithmic x axis (costs that span orders of magnitude).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``points`` is not a non-empty dict, or a setting's x or values are not
+        finite numbers (x positive on a logarithmic axis).
+    """
+    if not isinstance(points, dict) or not points:
+        raise TypeError(f"points must be a non-empty dict of name to (x, values), got "
+                        f"{points!r:.60}.")
+    checked = {}
+    for name, entry in points.items():
+        if not isinstance(entry, tuple) or len(entry) != 2:
+            raise ValueError(f"point {name!r} must be a pair (x, values), got {entry!r:.60}.")
+        x, values = check_number(f"x of {name!r}", entry[0]), np.asarray(entry[1], dtype=float)
+        if values.ndim != 1 or values.size == 0 or not np.isfinite(values).all():
+            raise ValueError(f"values of {name!r} must be finite numbers, one per seed.")
+        if log_x and x <= 0:
+            raise ValueError(f"x of {name!r} must be positive on a logarithmic axis, got {x}.")
+        checked[name] = (x, values)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.6))
+    for name, (x, values) in checked.items():
+        mean = values.mean()
+        ax.errorbar(x, mean, yerr=[[mean - values.min()], [values.max() - mean]], marker="o",
+                    capsize=4, label=f"{name} ({values.size} seeds)" if values.size > 1 else name)
+    if log_x:
+        ax.set_xscale("log")
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax

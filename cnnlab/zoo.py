@@ -237,7 +237,7 @@ def _small_data(variant: str, seed: int) -> Recipe:
                   partial(models.keras_example_cnn, **_VARIANTS[variant]), _adadelta,
                   epochs=epochs, batch_size=128, validation_split=0.1, seed=seed,
                   training_set=_first_12000, follow_test_set=True, keep_weights=False,
-                  claims=(("accuracy", 0.97, 1.0),),
+                  claims=(("accuracy", 0.97 if epochs == 20 else 0.95, 1.0),),
                   source=f"chapter 3's experiments: the Keras example CNN ({change}) on the "
                          f"first 12,000 training digits, Adadelta (learning rate 1.0), batch "
                          f"128, {epochs} epochs, validation split 0.1, seed {seed}")

@@ -585,3 +585,35 @@ def test_plot_runs_bad_input(groups, error, match):
 
     with pytest.raises(error, match=match):
         plot_runs(groups)
+
+
+def test_plot_spread_puts_each_setting_at_its_mean_with_its_range():
+    from cnnlab.plotting import plot_spread
+
+    ax = plot_spread({"small": (2.0, [0.90, 0.94]), "large": (20.0, [0.97])},
+                     xlabel="cost", ylabel="accuracy", log_x=True)
+    bars = ax.containers
+    assert len(bars) == 2
+    (x0,), (y0,) = bars[0].lines[0].get_data()
+    assert (x0, y0) == pytest.approx((2.0, 0.92))
+    # The bar runs from the lowest to the highest seed.
+    segment = bars[0].lines[2][0].get_segments()[0]
+    assert segment[:, 1] == pytest.approx([0.90, 0.94])
+    assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["small (2 seeds)", "large"]
+    plt.close("all")
+
+
+@pytest.mark.parametrize("points, log_x, error, match", [
+    ({}, False, TypeError, "points must be a non-empty dict"),
+    ({"a": [1.0, [0.5]]}, False, ValueError, "must be a pair"),
+    ({"a": (1.0, [])}, False, ValueError, "finite numbers, one per seed"),
+    ({"a": (1.0, [np.inf])}, False, ValueError, "finite numbers, one per seed"),
+    ({"a": ("one", [0.5])}, False, TypeError, "x of 'a'"),
+    ({"a": (0.0, [0.5])}, True, ValueError, "positive on a logarithmic axis"),
+])
+def test_plot_spread_bad_input(points, log_x, error, match):
+    from cnnlab.plotting import plot_spread
+
+    with pytest.raises(error, match=match):
+        plot_spread(points, log_x=log_x)
