@@ -17,12 +17,12 @@ extra pixel, if any, goes to the bottom/right).
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from cnnlab.checks import check_images, check_int
+from cnnlab.checks import check_images, check_int, check_number
 
 Padding = Literal["valid", "same"]
 
@@ -346,6 +346,84 @@ def conv2d(images: np.ndarray, kernels: np.ndarray, bias: np.ndarray | None = No
         np.matmul(cols, weights, out=out[start:stop].reshape(-1, n_filters))
     out += bias.astype(dtype, copy=False)
     return out
+
+
+class Window(NamedTuple):
+    """One output pixel of a convolution, term by term (see :func:`window_products`)."""
+
+    window: np.ndarray
+    products: np.ndarray
+    value: float
+    top: int
+    left: int
+
+
+def window_products(image: np.ndarray, kernel: np.ndarray, row: int, col: int,
+                    bias: float = 0.0, stride: int = 1,
+                    padding: Padding = "valid") -> Window:
+    """The pixels under the filter at one output position, their products and sum.
+
+    Equation (1.4) of chapter 1 for one output pixel ``(row, col)`` of one
+    filter: ``u[row, col] = sum_{p, q, k} z[s*row + p, s*col + q, k] * h[p, q, k] + b``,
+    where ``z`` is the (padded) image. The terms are returned so that a reader
+    can see the sum being formed.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, C), float
+        One image ``z`` (not a batch).
+    kernel : ndarray, shape (kh, kw, C)
+        One filter ``h``, spanning all C channels.
+    row, col : int
+        The output position, ``0 <= row < H_out`` and ``0 <= col < W_out``
+        (the sizes :func:`conv_output_size` gives).
+    bias : float, default 0.0
+        The filter's bias ``b``.
+    stride : int, default 1
+    padding : {'valid', 'same'}, default 'valid'
+
+    Returns
+    -------
+    Window
+        ``window``: ndarray (kh, kw, C), the pixels under the filter (zeros
+        where it hangs over a 'same' border); ``products``: ndarray (kh, kw, C),
+        ``window * kernel``; ``value``: float, ``products.sum() + bias``, equal to
+        ``conv2d(image[None], kernel[..., None], [bias], stride, padding)[0, row, col, 0]``
+        up to float32 rounding; ``top``, ``left``: int, the window's corner in
+        the padded image (:func:`pad_images`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For an image that is not an (H, W, C) float array, a kernel that is not
+        a (kh, kw, C) array with the image's channels, a bias that is not a
+        finite number, a bad stride or padding, or a position outside the output.
+    """
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy array, got {type(image).__name__}.")
+    if image.ndim != 3:
+        raise ValueError(f"image must have shape (H, W, C) (3 axes), got shape {image.shape}.")
+    if not isinstance(kernel, np.ndarray):
+        raise TypeError(f"kernel must be a numpy array, got {type(kernel).__name__}.")
+    if kernel.ndim != 3:
+        raise ValueError(
+            f"kernel must have shape (kh, kw, C) (3 axes), got shape {kernel.shape}.")
+    bias = check_number("bias", bias)
+    check_images(image[None], name="image")          # float, finite: named as the caller wrote it
+    images, kernels, _, stride, padding = _check_conv_args(
+        image[None], kernel[..., None], None, stride, padding)
+    kh, kw = kernel.shape[:2]
+    for name, value, size, axis in (("row", row, image.shape[0], "rows"),
+                                    ("col", col, image.shape[1], "columns")):
+        n_out = conv_output_size(size, kh if name == "row" else kw, stride, padding)
+        if check_int(name, value, 0) >= n_out:
+            raise ValueError(f"{name} must be at most {n_out - 1} (the output has {n_out} "
+                             f"{axis} with stride {stride}, {padding!r}), got {value}.")
+    z = pad_images(images, (kh, kw), stride, padding)[0]
+    top, left = row * stride, col * stride            # equation (1.2): the window moves s pixels
+    window = z[top:top + kh, left:left + kw, :]
+    products = window * kernels[..., 0]
+    return Window(window, products, float(products.sum()) + bias, top, left)
 
 
 def classic_kernels() -> dict[str, np.ndarray]:

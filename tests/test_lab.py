@@ -65,13 +65,16 @@ def test_chapter1_explorer_is_live_in_jupyterlab(lab, browser):
         page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)  # kernel up
         page.click("text=Run", timeout=10_000)
         page.click("text=Run All Cells", timeout=10_000)
-        picture = page.wait_for_selector(".jupyter-widgets img", timeout=240_000)
+        # The chapter has two explorers; this test drives "Convolve a digit".
+        explorer = page.locator(".widget-vbox").filter(has_text="Convolve a digit").last
+        explorer.locator("img").first.wait_for(timeout=240_000)
+        picture = explorer.locator("img").first.element_handle()
         page.wait_for_function(
             "el => el.src && (el.src.startsWith('blob:') || el.src.startsWith('data:'))",
             arg=picture, timeout=60_000)
         before = picture.get_attribute("src")
 
-        handle = page.locator(".widget-slider .noUi-handle").first
+        handle = explorer.locator(".widget-slider .noUi-handle").first
         handle.focus()
         page.keyboard.press("ArrowRight")
         page.wait_for_function("([el, old]) => el.src !== old", arg=[picture, before],
@@ -79,10 +82,10 @@ def test_chapter1_explorer_is_live_in_jupyterlab(lab, browser):
         assert picture.get_attribute("src") != before
 
         # The live-only path: a kernel typed by hand.
-        page.locator(".jupyter-widgets select").first.select_option(label="custom (type below)")
+        explorer.locator("select").first.select_option(label="custom (type below)")
         page.wait_for_function("([el, old]) => el.src !== old",
                                arg=[picture, picture.get_attribute("src")], timeout=60_000)
-        box = page.locator(".jupyter-widgets input[type='text']").first
+        box = explorer.locator("input[type='text']").first
         box.fill("0 0 0; 0 2 0; 0 0 oops")
         box.press("Enter")
         page.wait_for_selector("text=kernel entries must be numbers", timeout=60_000)

@@ -155,6 +155,75 @@ def test_conv_rejects_bad_input(fn, change, error, match):
         fn(**args)
 
 
+# -- window_products: one output pixel, term by term --------------------------------------
+
+
+@pytest.mark.parametrize(("h", "w", "channels"), [(7, 7, 1), (8, 6, 3), (5, 9, 2)])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_window_products_sum_is_the_keras_output_pixel(rng, h, w, channels, stride, padding):
+    image = rng.standard_normal((h, w, channels)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, channels)).astype(np.float32)
+    bias = 0.75
+    want = _keras_conv(image[None], kernel[..., None], np.array([bias]), stride, padding)[0, ..., 0]
+    for row in range(want.shape[0]):
+        for col in range(want.shape[1]):
+            got = reference.window_products(image, kernel, row, col, bias, stride, padding)
+            assert got.value == pytest.approx(float(want[row, col]), abs=1e-5)
+            np.testing.assert_allclose(got.products, got.window * kernel)
+            assert got.value == pytest.approx(float(got.products.sum()) + bias, abs=1e-6)
+
+
+def test_window_products_reads_the_window_by_hand():
+    # 0..15 in a 4x4 image; stride 2, 'valid': output (1, 1) sits at pixel (2, 2).
+    image = np.arange(16, dtype=np.float32).reshape(4, 4, 1)
+    kernel = np.ones((2, 2, 1), np.float32)
+    got = reference.window_products(image, kernel, 1, 1, stride=2)
+    np.testing.assert_array_equal(got.window[..., 0], [[10, 11], [14, 15]])
+    assert (got.top, got.left, got.value) == (2, 2, 50.0)
+    # 'same' at stride 1 pads one zero row/column before: output (0, 0) overlaps it.
+    edge = reference.window_products(image, np.ones((3, 3, 1), np.float32), 0, 0,
+                                     padding="same")
+    np.testing.assert_array_equal(edge.window[..., 0], [[0, 0, 0], [0, 0, 1], [0, 4, 5]])
+    assert edge.value == 10.0
+
+
+_W_IMAGE = np.zeros((5, 6, 2), np.float32)
+_W_KERNEL = np.ones((3, 3, 2), np.float32)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "match"),
+    [
+        ({"image": _W_IMAGE.tolist()}, TypeError, r"^image must be a numpy array, got list"),
+        ({"image": _W_IMAGE[None]}, ValueError, r"^image must have shape \(H, W, C\)"),
+        ({"image": _W_IMAGE.astype(int)}, TypeError, r"^image must be a float"),
+        ({"kernel": _W_KERNEL.tolist()}, TypeError, r"^kernel must be a numpy array"),
+        ({"kernel": _W_KERNEL[..., None]}, ValueError, r"^kernel must have shape \(kh, kw, C\)"),
+        ({"kernel": np.ones((3, 3, 1))}, ValueError, r"1 input channels .* 2 channels"),
+        ({"bias": np.nan}, ValueError, r"^bias must be finite"),
+        ({"bias": "0"}, TypeError, r"^bias must be a number, got str"),
+        ({"row": 3}, ValueError,
+         r"^row must be at most 2 \(the output has 3 rows with stride 1, 'valid'\), got 3"),
+        ({"col": 4, "stride": 2, "padding": "same"}, ValueError,
+         r"^col must be at most 2 \(the output has 3 columns with stride 2, 'same'\), got 4"),
+        ({"row": -1}, ValueError, r"^row must be at least 0, got -1"),
+        ({"col": 1.0}, TypeError, r"^col must be an int, got float"),
+        ({"stride": 0}, ValueError, r"^stride must be at least 1"),
+        ({"padding": "full"}, ValueError, r"^padding must be 'valid' or 'same'"),
+        ({"kernel": np.ones((6, 3, 2))}, ValueError, r"kernels of size 6x3 do not fit"),
+    ],
+    ids=["image-list", "image-4d", "image-int", "kernel-list", "kernel-4d",
+         "channel-mismatch", "bias-nan", "bias-str", "row-past-output", "col-past-output",
+         "row-negative", "col-float", "stride-0", "padding-full", "kernel-too-large"],
+)
+def test_window_products_rejects_bad_input(change, error, match):
+    args = {"image": _W_IMAGE, "kernel": _W_KERNEL, "row": 0, "col": 0, "bias": 0.0,
+            "stride": 1, "padding": "valid", **change}
+    with pytest.raises(error, match=match):
+        reference.window_products(**args)
+
+
 # -- conv_output_size and same_padding -------------------------------------------------
 
 
