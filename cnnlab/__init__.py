@@ -5,13 +5,15 @@ Modules (import what you need; importing the package does nothing else):
 - ``cnnlab.data``            MNIST, verified and cached, offline-capable
 - ``cnnlab.checks``          input checks: one wording for one mistake
 - ``cnnlab.runtime``         seeds and deterministic TensorFlow; TensorFlow started quietly
-- ``cnnlab.reference``       numpy teaching versions: conv2d (loop and im2col), pooling, sizes
-- ``cnnlab.models``          the book's architectures, named after their source
+- ``cnnlab.reference``       numpy teaching versions: conv2d (loop and im2col), one output
+  pixel's window and products, pooling and the max pool's gradient, sizes
+- ``cnnlab.models``          the book's architectures, named after their source; the Keras
+  example's variants (depth, kernel size, channels, dropout); multiply-adds per layer
 - ``cnnlab.training``        training with a per-epoch record and weight snapshots (how
   far each kernel has come); F1, confusion, linear probes (closed-form ridge)
 - ``cnnlab.zoo``             recorded runs: recipes, stored weights and records, checks
 - ``cnnlab.features``        feature maps, kernels, the images that excite a map most,
-  shifted inputs, orientation tuning
+  shifted inputs, orientation tuning and how much of an edge detector a filter is
 - ``cnnlab.receptive``       receptive fields: the input box a unit sees
 - ``cnnlab.explain``         explainers, one front end per family:
 
@@ -32,7 +34,8 @@ Modules (import what you need; importing the package does nothing else):
 - ``cnnlab.own_digit``       a reader's own digit, prepared as MNIST's were; prepared
   examples (off-centre, thick, thin, rotated) for the static site
 - ``cnnlab.prose``           numbers for the chapters' text: myst-nb's glue, also without myst-nb
-- ``cnnlab.plotting``        images, grids, heatmap overlays, curves
+- ``cnnlab.plotting``        images, grids, receptive-field boxes, heatmap overlays, curves
+  (several seeds per setting, a setting's spread)
 - ``cnnlab.explorers``       the chapters' explorers; ``explorers.base`` is their
   machinery: live ipywidgets in a kernel, precomputed frames on the site
 - ``cnnlab.bench``           time and peak memory: one call, each chapter, each explainer
