@@ -12,14 +12,15 @@ INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 
 
-def _conv32_conv64_pool():
-    """The convolutional part shared by the Keras example CNN and its JSAI 2019 variant."""
+def _convolutions_and_pool(filters: tuple[int, ...] = (32, 64), kernel_size: int = 3):
+    """The convolutional part of the Keras example CNN (and its JSAI 2019 variant):
+    ReLU convolutions ``conv1``, ``conv2``, ... and a 2x2 max pool."""
     import keras
     from keras import layers
 
     return [keras.Input(shape=INPUT_SHAPE, name="image"),
-            layers.Conv2D(32, (3, 3), activation="relu", name="conv1"),
-            layers.Conv2D(64, (3, 3), activation="relu", name="conv2"),
+            *(layers.Conv2D(f, (kernel_size, kernel_size), activation="relu", name=f"conv{i}")
+              for i, f in enumerate(filters, start=1)),
             layers.MaxPooling2D((2, 2), name="pool")]
 
 
@@ -69,19 +70,13 @@ def keras_example_cnn(filters: tuple[int, ...] = (32, 64), kernel_size: int = 3,
         raise ValueError(f"kernel_size must be an odd int from 1 to 7, got {kernel_size!r}.")
     if not isinstance(dropout, bool):
         raise TypeError(f"dropout must be a bool, got {type(dropout).__name__}.")
-    default = filters == (32, 64) and kernel_size == 3
-    convolutions = (_conv32_conv64_pool() if default else [
-        keras.Input(shape=INPUT_SHAPE, name="image"),
-        *(layers.Conv2D(f, (kernel_size, kernel_size), activation="relu", name=f"conv{i}")
-          for i, f in enumerate(filters, start=1)),
-        layers.MaxPooling2D((2, 2), name="pool")])
     name = "keras_example_cnn"
-    if not default:
+    if (filters, kernel_size) != ((32, 64), 3):
         name += "_" + "_".join(str(f) for f in filters) + f"_k{kernel_size}"
     if not dropout:
         name += "_no_dropout"
     return keras.Sequential([
-        *convolutions,
+        *_convolutions_and_pool(filters, kernel_size),
         *([layers.Dropout(0.25, name="dropout1")] if dropout else []),
         layers.Flatten(name="flatten"),
         layers.Dense(128, activation="relu", name="dense1"),
@@ -169,7 +164,7 @@ def sakai2019_cnn():
     from keras import layers
 
     return keras.Sequential([
-        *_conv32_conv64_pool(),
+        *_convolutions_and_pool(),
         layers.Flatten(name="flatten"),
         layers.Dense(128, activation="sigmoid", name="dense1"),
         layers.Dropout(0.5, name="dropout"),

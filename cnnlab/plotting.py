@@ -7,7 +7,7 @@ figure) and returns the Axes, so figures compose and tests can look inside.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -33,7 +33,8 @@ def _as_2d(image: np.ndarray, name: str = "image") -> np.ndarray:
 
 def show_image(image: np.ndarray, ax: Axes | None = None, title: str | None = None,
                cmap: str = "gray", vmin: float | None = None, vmax: float | None = None,
-               colorbar: bool = False, values: bool = False) -> Axes:
+               colorbar: bool = False,
+               values: bool | Callable[[float], str] = False) -> Axes:
     """Draw one single-channel image (a digit, a kernel, a feature map).
 
     Parameters
@@ -47,8 +48,10 @@ def show_image(image: np.ndarray, ax: Axes | None = None, title: str | None = No
         Colour limits; by default the image's own minimum and maximum.
     colorbar : bool, default False
         Add a colour bar beside the image.
-    values : bool, default False
-        Write each pixel's value in its cell (for kernels and tiny images).
+    values : bool or callable, default False
+        Write each pixel's value in its cell (for kernels and tiny images):
+        ``True`` with two significant digits, a callable ``value -> str`` to
+        choose the wording (say, a fixed number of decimals).
 
     Returns
     -------
@@ -64,11 +67,12 @@ def show_image(image: np.ndarray, ax: Axes | None = None, title: str | None = No
         _, ax = plt.subplots(figsize=(3, 3))
     shown = ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     if values:
+        text = values if callable(values) else (lambda v: f"{v:.2g}")
         # Dark text on light cells and light text on dark ones, whatever the colormap.
         for (i, j), v in np.ndenumerate(image):
             r, g, b, _ = shown.cmap(shown.norm(v))
             light = 0.299 * r + 0.587 * g + 0.114 * b > 0.5
-            ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=9,
+            ax.text(j, i, text(v), ha="center", va="center", fontsize=9,
                     color="black" if light else "white")
     if colorbar:
         ax.figure.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)

@@ -617,3 +617,14 @@ def test_plot_spread_bad_input(points, log_x, error, match):
 
     with pytest.raises(error, match=match):
         plot_spread(points, log_x=log_x)
+
+
+def test_show_image_writes_values_in_the_wording_it_is_given():
+    from cnnlab.plotting import show_image
+
+    image = np.array([[0.5, -0.25], [1.0, 0.0]])
+    default = show_image(image, values=True)
+    assert [t.get_text() for t in default.texts] == ["0.5", "-0.25", "1", "0"]
+    worded = show_image(image, values=lambda v: f"{v:.1f}")
+    assert [t.get_text() for t in worded.texts] == ["0.5", "-0.2", "1.0", "0.0"]
+    plt.close("all")

@@ -19,6 +19,7 @@ from cnnlab import reference
 from cnnlab.checks import check_images, check_int
 from cnnlab.explorers.base import Control, Explorer
 from cnnlab.explorers.digits import check_digits, check_indices, check_min_size
+from cnnlab.plotting import show_image
 
 ONE_CHANNEL = "1 channel, 3x3 kernel"
 THREE_CHANNELS = "3 channels, 3x3 kernel"
@@ -29,7 +30,6 @@ _SOBEL_X = reference.classic_kernels()["sobel x"]
 _THREE_KERNELS = np.stack([_SOBEL_X, _SOBEL_X.T, reference.classic_kernels()["edge"]], axis=-1)
 _THREE_BIAS = 0.5
 _ONE_BY_ONE = np.array([1.0, -1.0, 0.5], np.float32).reshape(1, 1, 3)
-_FONT = 9          # cell numbers; the site shows frames at about 72 dpi, so 9 pt is 9 px
 
 
 def small_digits(images: np.ndarray, digits: Sequence[int], factor: int = 4,
@@ -87,19 +87,9 @@ def _bracketed(value: float) -> str:
 
 def _cells(ax, values: np.ndarray, cmap: str, limit: float | None = None,
            numbers: bool = True, title: str = "") -> None:
-    """A small grid with its values written in the cells (light text on dark cells)."""
-    if limit is None:
-        shown = ax.imshow(values, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
-    else:
-        shown = ax.imshow(values, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
-    if numbers:
-        for (i, j), v in np.ndenumerate(values):
-            r, g, b, _ = shown.cmap(shown.norm(v))
-            light = 0.299 * r + 0.587 * g + 0.114 * b > 0.5
-            ax.text(j, i, _number(v), ha="center", va="center", fontsize=_FONT,
-                    color="black" if light else "white")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    """A small grid with its values written in the cells, to two decimals."""
+    vmin, vmax = (0, 1) if limit is None else (-limit, limit)
+    show_image(values, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, values=_number if numbers else False)
     ax.set_title(title, fontsize=9)
 
 
