@@ -37,8 +37,11 @@ Modules (import what you need; importing the package does nothing else):
 - ``cnnlab.plotting``        images, grids, receptive-field boxes, heatmap overlays, curves
   (several seeds per setting, a setting's spread)
 - ``cnnlab.explorers``       the chapters' explorers; ``explorers.base`` is their
-  machinery: live ipywidgets in a kernel, precomputed frames on the site
-- ``cnnlab.bench``           time and peak memory: one call, each chapter, each explainer
+  machinery: live ipywidgets in a kernel, precomputed frames on the site (the same
+  pictures); ``explorers.sheet`` draws them, a figure laid out once and redrawn by
+  swapping what changes; ``explorers.latency`` times a control's answer
+- ``cnnlab.bench``           time and peak memory: one call, each chapter, each explainer,
+  each explorer's answer
 """
 
 __version__ = "0.1.0"

@@ -13,7 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from cnnlab.checks import check_int
+
+# The classroom's budgets besides a chapter's (ChapterCost): a control answers within
+# 100 ms (p95), and Grad-CAM over the test set adds at most 0.5 GB.
+EXPLORER_BUDGET_MS = 100
+GRAD_CAM_BUDGET_BYTES = 0.5 * 2**30
 
 
 @dataclass(frozen=True)
@@ -276,9 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m cnnlab.bench [notebooks...]``: the chapters' and explainers' costs.
 
     Prints a table of each chapter's wall time and the kernel's peak memory
-    against the classroom budget, then the explainers' throughput. Set
-    ``TF_ENABLE_ONEDNN_OPTS`` to compare oneDNN on and off. Returns 1 when a
-    chapter is over budget.
+    against the classroom budget, the explainers' throughput, each explorer's
+    time per control move (:func:`cnnlab.explorers.latency.update_latency`)
+    and Grad-CAM's memory on 10,000 digits. Set ``TF_ENABLE_ONEDNN_OPTS`` to
+    compare oneDNN on and off. Returns 1 when anything is over its budget.
     """
     import glob
     import os
@@ -302,9 +310,20 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     for name, rate, baseline, ratio in explainer_throughput():
         print(f"{name:52s} {rate:9,.0f}  {ratio:5.2f} x {baseline}", flush=True)
+    from cnnlab.explorers.latency import chapter_explorers, update_latency
+
+    print(f"\n{'explorer: ms per control move (40 moves)':44s} {'p50':>6s} {'p95':>6s}"
+          f" {'max':>6s}  budget (p95 100 ms)", flush=True)
+    for name, make in chapter_explorers():
+        times = update_latency(make())
+        p50, p95 = np.percentile(times, [50, 95])
+        over += p95 > EXPLORER_BUDGET_MS
+        print(f"{name:44s} {p50:6.0f} {p95:6.0f} {times.max():6.0f}  "
+              f"{'ok' if p95 <= EXPLORER_BUDGET_MS else 'OVER'}", flush=True)
     extra, result = grad_cam_peak_memory()
     print(f"\nGrad-CAM on 10,000 test digits: peak memory +{extra / 2**30:.2f} GB "
           f"(limit 0.5 GB) for {result / 2**20:.0f} MB of heatmaps", flush=True)
+    over += extra > GRAD_CAM_BUDGET_BYTES
     return 1 if over else 0
 
 

@@ -10,7 +10,7 @@ pixels makes the probability drop, the network was looking.
 
 :func:`occlusion_loop` hides one patch position at a time (read it);
 :func:`occlusion` computes the same maps with thousands of occluded copies per
-``predict`` (use it). :func:`patch_corners` gives the grid, :func:`upsample`
+batched call (use it). :func:`patch_corners` gives the grid, :func:`upsample`
 brings a map back to the image's pixels.
 """
 
@@ -28,12 +28,13 @@ OCCLUDERS = {"gray": 0.5, "black": 0.0, "white": 1.0}
 """Occluders by name: the gray level of the square (the paper's is gray)."""
 
 # Upper bound on one chunk of occluded copies plus their feature maps, in bytes:
-# Keras batches inside predict, but the copies and the maps of one chunk live in
-# numpy at once. 64 MiB is ~20,000 MNIST copies without a layer, ~700 with conv1.
+# the model takes batch_size copies at a time, but the copies and the maps of one
+# chunk live in numpy at once. 64 MiB is ~20,000 MNIST copies without a layer, ~700
+# with conv1.
 _CHUNK_BYTES = 64 * 2**20
 
-# Probes (model output and one layer's output) by model and layer name; a new
-# sub-model per call would make Keras trace a new predict function every time.
+# Probes (model output and one layer's output) by model and layer name, compiled once:
+# a new sub-model per call would be traced again every time.
 _PROBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -119,15 +120,43 @@ def _cover(size: int, corners: np.ndarray, patch: int) -> np.ndarray:
 
 
 def _probe(model, layer):
-    """A sub-model returning the model's output and, if asked, ``layer``'s output."""
-    if layer is None:
-        return model
+    """A compiled function of a batch: the model's output and, if asked, ``layer``'s output."""
     import keras
+    import tensorflow as tf
 
     cache = _PROBES.setdefault(model, {})
-    if layer.name not in cache:
-        cache[layer.name] = keras.Model(model.inputs, [model.outputs[0], layer.output])
-    return cache[layer.name]
+    key = None if layer is None else layer.name
+    if key not in cache:
+        outputs = model.outputs[0] if layer is None else [model.outputs[0], layer.output]
+        sub = keras.Model(model.inputs, outputs)
+        shape = (None, *model.inputs[0].shape[1:])
+
+        def run(x):
+            if layer is None:
+                return sub(x, training=False)
+            scores, maps = sub(x, training=False)
+            # Only each map's total leaves the graph (_total's sum, in float64): the maps
+            # of a few hundred copies would be tens of MB to copy out for one number each.
+            return scores, tf.reduce_sum(maps, axis=(1, 2))
+
+        cache[key] = tf.function(run, input_signature=[tf.TensorSpec(shape, tf.float32)])
+    return cache[key]
+
+
+def _run(probe, images, batch_size):
+    """The probe's outputs for ``images``, ``batch_size`` at a time, as numpy arrays.
+
+    A direct call: ``model.predict`` would build a data pipeline at every call, which
+    costs more than the pass itself for one digit's few dozen occluded copies.
+    """
+    import tensorflow as tf
+
+    parts = [probe(tf.constant(images[start:start + batch_size]))
+             for start in range(0, len(images), batch_size)]
+    if isinstance(parts[0], (list, tuple)):
+        return [np.concatenate([np.asarray(part[k]) for part in parts])
+                for k in range(len(parts[0]))]
+    return np.concatenate([np.asarray(part) for part in parts])
 
 
 def _check_args(model, images, class_index, patch, stride, value, layer, batch_size):
@@ -156,14 +185,14 @@ def _setup(model, *args):
     lefts = patch_corners(images.shape[2], patch, stride)
     probe = _probe(model, layer)
     rows = np.arange(len(images))
-    out = probe.predict(images, batch_size=batch_size, verbose=0)
+    out = _run(probe, images, batch_size)
     channel = base_activation = None
     if layer is None:
         base_probability = np.asarray(out)[rows, class_index]
     else:
         base_probability = np.asarray(out[0])[rows, class_index]
         # "Strongest" by the measure that is reported: the total activation.
-        per_channel = _total(np.asarray(out[1]))
+        per_channel = np.asarray(out[1])
         channel = per_channel.argmax(axis=1)
         base_activation = per_channel[rows, channel].astype(np.float32)
     base = OcclusionResult(
@@ -177,13 +206,13 @@ def _forward(probe, copies, batch_size, class_index, channel, image):
 
     Without a layer the activations are NaN (``_finish`` drops them).
     """
-    out = probe.predict(copies, batch_size=batch_size, verbose=0)
+    out = _run(probe, copies, batch_size)
     rows = np.arange(len(copies))
     scores = np.asarray(out if channel is None else out[0])
     if channel is None:
         return scores[rows, class_index], np.nan, scores.argmax(axis=1)
-    maps = np.asarray(out[1])[rows, :, :, channel[image]]
-    return scores[rows, class_index], _total(maps), scores.argmax(axis=1)
+    totals = np.asarray(out[1])[rows, channel[image]]
+    return scores[rows, class_index], totals, scores.argmax(axis=1)
 
 
 def _finish(base, probability, activation, predicted):
@@ -197,7 +226,7 @@ def occlusion(model, images: np.ndarray, class_index: int | np.ndarray, *, patch
     """Occlusion sensitivity maps, batched (Zeiler & Fergus 2014, section 4.2).
 
     All N x H' x W' occluded copies are made by broadcasting the images against
-    the patch masks and go through the model in a few large ``predict`` calls,
+    the patch masks and go through the model in a few large batched calls,
     in chunks of at most ``_CHUNK_BYTES`` of copies and feature maps.
 
     Parameters
@@ -221,7 +250,7 @@ def occlusion(model, images: np.ndarray, class_index: int | np.ndarray, *, patch
         the paper's Fig. 6) of the feature map of this layer that has the
         largest total activation on the unoccluded image.
     batch_size : int, default 256
-        Images per forward pass inside ``predict``.
+        Images per forward pass.
 
     Returns
     -------
@@ -246,7 +275,7 @@ def occlusion(model, images: np.ndarray, class_index: int | np.ndarray, *, patch
     total = n * len(masks)
     per_copy = images[0].nbytes
     if layer is not None:
-        per_copy += int(np.prod(layer.output.shape[1:])) * 4
+        per_copy += int(layer.output.shape[-1]) * 8        # a total per channel
     chunk = max(1, _CHUNK_BYTES // per_copy)
     probability = np.empty((n, len(tops), len(lefts)), dtype=np.float32)
     activation = np.empty(probability.shape, dtype=np.float64)
@@ -269,7 +298,7 @@ def occlusion_loop(model, images: np.ndarray, class_index: int | np.ndarray, *,
 
     The same maps as :func:`occlusion` (Zeiler & Fergus 2014, section 4.2),
     written to be read: for each position, hide that square in a copy of all
-    images and run one ``predict``.
+    images and run one forward pass.
 
     Parameters
     ----------

@@ -21,6 +21,7 @@ import html
 import io
 import itertools
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,9 +30,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from cnnlab.explorers.sheet import DPI, Sheet
+
 # Frames on the site are small: one chapter holds a few hundred of them.
-STATIC_DPI = 72
+STATIC_DPI = DPI
 MAX_FRAMES = 400
+# Live pictures kept per explorer (a few MB): moving back to a position costs nothing.
+LIVE_CACHE = 256
+FRAMES_ENV = "CNNLAB_STATIC_FRAMES"
+_STORED_NOTE = ("Stored view: run the notebook to explore (Run &#9656; Run All Cells); "
+                "each position shows a precomputed picture.")
+_LIVE_NOTE = "a live explorer: it needs a running kernel with ipywidgets."
+# Sanitized stored HTML keeps inline styles but drops the book's style sheet.
+_LABEL_STYLE = "margin-right:1.5em;white-space:nowrap"
 
 
 @dataclass(frozen=True)
@@ -94,25 +105,35 @@ class Control:
         return self.label or self.name
 
 
-def figure_to_png(fig: Figure, dpi: int = STATIC_DPI) -> bytes:
-    """PNG bytes of a matplotlib figure, which is then closed.
+def to_png(drawing: Figure | Sheet, dpi: int = STATIC_DPI) -> bytes:
+    """PNG bytes of what ``render`` returned: a :class:`Sheet` or a matplotlib figure.
 
     Parameters
     ----------
-    fig : matplotlib.figure.Figure
+    drawing : Sheet or matplotlib.figure.Figure
+        A sheet is redrawn by blitting (its own resolution); a figure is drawn
+        whole at ``dpi`` and then closed.
     dpi : int, default STATIC_DPI
 
     Returns
     -------
     bytes
-        The PNG file, without a software/date stamp so equal figures give
+        The PNG file, without a software/date stamp so equal pictures give
         equal bytes.
+
+    Raises
+    ------
+    TypeError
+        For anything else.
     """
-    if not isinstance(fig, Figure):
-        raise TypeError(f"render must return a matplotlib Figure, got {type(fig).__name__}.")
+    if isinstance(drawing, Sheet):
+        return drawing.png()
+    if not isinstance(drawing, Figure):
+        raise TypeError(f"render must return a Sheet or a matplotlib Figure, got "
+                        f"{type(drawing).__name__}.")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-    plt.close(fig)
+    drawing.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    plt.close(drawing)
     return buffer.getvalue()
 
 
@@ -122,8 +143,11 @@ class Explorer:
     Parameters
     ----------
     render : callable
-        ``render(**values) -> matplotlib.figure.Figure``, called with one
-        keyword per control (and per ``live_extra`` widget).
+        ``render(**values) -> Sheet or matplotlib.figure.Figure``, called with
+        one keyword per control (and per ``live_extra`` widget). A
+        :class:`~cnnlab.explorers.sheet.Sheet`, built once and updated in
+        place, answers a control in a few milliseconds; a Figure is drawn
+        whole every time.
     controls : sequence of Control
         The controls, in display order. The site carries one picture for each
         combination of their ``values`` (at most ``MAX_FRAMES``).
@@ -135,18 +159,25 @@ class Explorer:
         site, ``static_extra`` supplies the value instead.
     static_extra : mapping, optional
         Values for the ``live_extra`` keywords when the site is precomputed.
+    links : mapping of str to mapping, optional
+        Live only: when the control (or live extra) named by a key changes,
+        the controls in its mapping are set to the given values first, e.g.
+        ``{"upload": {"picture": "your upload"}}``, so that touching a control
+        always shows its effect.
 
     Raises
     ------
     ValueError
-        For no controls, repeated names or too many static frames.
+        For no controls, repeated names, too many static frames or links
+        between unknown controls or to values they do not offer.
     TypeError
         If ``render`` is not callable.
     """
 
-    def __init__(self, render: Callable[..., Figure], controls: Sequence[Control], *,
+    def __init__(self, render: Callable[..., Figure | Sheet], controls: Sequence[Control], *,
                  title: str, live_extra: Mapping[str, Any] | None = None,
-                 static_extra: Mapping[str, Any] | None = None):
+                 static_extra: Mapping[str, Any] | None = None,
+                 links: Mapping[str, Mapping[str, Any]] | None = None):
         if not callable(render):
             raise TypeError(f"render must be callable, got {type(render).__name__}.")
         controls = list(controls)
@@ -161,14 +192,53 @@ class Explorer:
                 f"the controls make {n_frames} static frames, more than MAX_FRAMES "
                 f"({MAX_FRAMES}); offer fewer static values (the live widget may keep more)."
             )
+        by_name = {c.name: c for c in controls}
+        links = {key: dict(value) for key, value in (links or {}).items()}
+        for source, targets in links.items():
+            if source not in names:
+                raise ValueError(f"links: {source!r} is not a control; controls: {names!r}.")
+            for target, value in targets.items():
+                if target not in by_name or value not in (by_name[target].live
+                                                          or by_name[target].values):
+                    raise ValueError(f"links: {source!r} sets {target!r} to {value!r}, which "
+                                     f"is not a control offering that value.")
         self.render = render
         self.controls = controls
         self.title = str(title)
         self.live_extra = dict(live_extra or {})
         self.static_extra = dict(static_extra or {})
+        self.links = links
+        self.inputs: dict[str, Any] = {}
+        self._pictures: OrderedDict = OrderedDict()
         spec = json.dumps([self.title] + [[c.name, [repr(v) for v in c.values]]
                                           for c in controls])
         self.element_id = "cnnlab-explorer-" + hashlib.sha1(spec.encode()).hexdigest()[:10]
+
+    def picture(self, **values: Any) -> bytes:
+        """The PNG for one combination of the controls (the site's frame or the live picture).
+
+        Pictures of combinations seen before come from a cache (the last
+        ``LIVE_CACHE`` of them), so moving back and forth costs nothing.
+
+        Returns
+        -------
+        bytes
+        """
+        try:
+            key = tuple(sorted(values.items()))
+            hash(key)
+        except TypeError:                   # an upload's value is a list of dicts: no caching
+            return to_png(self.render(**values))
+        if key not in self._pictures:
+            self._pictures[key] = to_png(self.render(**values))
+            if len(self._pictures) > LIVE_CACHE:
+                self._pictures.popitem(last=False)
+        self._pictures.move_to_end(key)
+        return self._pictures[key]
+
+    def clear_pictures(self) -> None:
+        """Forget the pictures drawn so far (each is drawn again when next shown)."""
+        self._pictures.clear()
 
     # -- the static stage ------------------------------------------------------
     def frames(self) -> tuple[list[bytes], list[int]]:
@@ -187,7 +257,7 @@ class Explorer:
         index = []
         for combo in itertools.product(*(c.values for c in self.controls)):
             kwargs = dict(zip((c.name for c in self.controls), combo, strict=True))
-            png = figure_to_png(self.render(**kwargs, **self.static_extra))
+            png = self.picture(**kwargs, **self.static_extra)
             if png not in seen:
                 seen[png] = len(pictures)
                 pictures.append(png)
@@ -196,6 +266,11 @@ class Explorer:
 
     def to_html(self) -> str:
         """The self-contained static rendering (HTML, inline pictures and script).
+
+        Before its script runs (a notebook opened in JupyterLab before it is
+        run shows the stored HTML without scripts), the controls are disabled
+        and a note says to run the notebook; the script enables them and
+        replaces the note.
 
         Returns
         -------
@@ -214,27 +289,27 @@ class Explorer:
             if c._kind == "slider":
                 labels = html.escape(json.dumps([_format(v) for v in c.values]))
                 rows.append(
-                    f'<label>{text} <input type="range" min="0" max="{len(c.values) - 1}" '
-                    f'step="1" value="{start}" data-control="{c.name}" data-labels="{labels}">'
+                    f'<label style="{_LABEL_STYLE}">{text} <input type="range" min="0" '
+                    f'max="{len(c.values) - 1}" step="1" value="{start}" '
+                    f'data-control="{c.name}" data-labels="{labels}" disabled>'
                     f' <output>{html.escape(_format(c.default))}</output></label>'
                 )
             else:
                 options = "".join(
                     f'<option value="{k}"{" selected" if k == start else ""}>'
                     f"{html.escape(_format(v))}</option>" for k, v in enumerate(c.values))
-                rows.append(f'<label>{text} <select data-control="{c.name}">{options}'
+                rows.append(f'<label style="{_LABEL_STYLE}">{text} '
+                            f'<select data-control="{c.name}" disabled>{options}'
                             "</select></label>")
         first = _combo_position([c.values.index(c.default) for c in self.controls],
                                 [len(c.values) for c in self.controls])
         src = "data:image/png;base64," + base64.b64encode(pictures[index[first]]).decode()
-        note = ("Precomputed view: each position shows a stored picture. "
-                "Run the notebook for the live widget.")
         return (
             f'<div class="cnnlab-explorer" id="{self.element_id}">'
             f'<div class="cnnlab-title"><strong>{html.escape(self.title)}</strong></div>'
             f'<div class="cnnlab-controls">{"".join(rows)}</div>'
             f'<img class="cnnlab-frame" alt="{html.escape(self.title)}" src="{src}">'
-            f'<div class="cnnlab-note">{note}</div>'
+            f'<div class="cnnlab-note"><em>{_STORED_NOTE}</em></div>'
             f'<script type="application/json" class="cnnlab-data">{payload}</script>'
             f"<script>{_STATIC_JS}</script></div>"
         )
@@ -246,7 +321,9 @@ class Explorer:
         Returns
         -------
         ipywidgets.VBox
-            Controls, an error line and the picture; every change re-renders.
+            Controls, an error line and the picture; every change shows the
+            picture of the new combination (drawn on demand, then cached).
+            ``self.inputs`` holds the control widgets by name.
         """
         import ipywidgets as w
 
@@ -266,21 +343,36 @@ class Explorer:
                 inputs[c.name] = w.Dropdown(options=list(options), value=c.default,
                                             description=c.text)
         inputs.update(self.live_extra)
+        self.inputs = inputs
         image = w.Image(format="png")
         message = w.HTML()
+        linking = []                       # set while a link moves other controls
 
         def update(_change=None):
+            if linking:
+                return
             values = {name: widget.value for name, widget in inputs.items()}
             try:
-                image.value = figure_to_png(self.render(**values), dpi=90)
+                image.value = self.picture(**values)
                 message.value = ""
             except (ValueError, TypeError) as error:
                 # A bad entry (say a kernel typed by hand) is reported, not raised:
                 # the last good picture stays.
                 message.value = f'<span style="color:#b00">{html.escape(str(error))}</span>'
 
-        for widget in inputs.values():
-            widget.observe(update, names="value")
+        def follow(source):
+            def on_change(_change):
+                linking.append(source)
+                try:
+                    for target, value in self.links[source].items():
+                        inputs[target].value = value
+                finally:
+                    linking.pop()
+                update()
+            return on_change
+
+        for name, widget in inputs.items():
+            widget.observe(follow(name) if name in self.links else update, names="value")
         update()
         boxes = [w.HTML(f"<strong>{html.escape(self.title)}</strong>"),
                  w.HBox([inputs[c.name] for c in self.controls])]
@@ -293,8 +385,12 @@ class Explorer:
             "text/plain": f"Explorer({self.title!r}: "
                           + ", ".join(f"{c.name} x{len(c.values)}" for c in self.controls)
                           + ")",
-            "text/html": self.to_html(),
         }
+        if static_frames_wanted():
+            bundle["text/html"] = self.to_html()
+        else:
+            bundle["text/html"] = (f'<div class="cnnlab-note"><strong>{html.escape(self.title)}'
+                                   f"</strong>: {_LIVE_NOTE}</div>")
         if _in_kernel():
             # Only the view: the widget's own text/plain would replace ours.
             view = self.widget()._repr_mimebundle_()
@@ -302,6 +398,29 @@ class Explorer:
             if view and key in view:
                 bundle[key] = view[key]
         return bundle
+
+
+def static_frames_wanted() -> bool:
+    """Whether a displayed explorer renders the site's static frames.
+
+    They are needed where a notebook's outputs are recorded for the site
+    (``make execute``, nbval, nbconvert: kernels started without a Jupyter
+    server session) and wasted where a reader moves the live sliders
+    (JupyterLab, Notebook, a hub, Binder, Colab). ``CNNLAB_STATIC_FRAMES=1``
+    or ``0`` decides explicitly.
+
+    Returns
+    -------
+    bool
+    """
+    import os
+    import sys
+
+    setting = os.environ.get(FRAMES_ENV, "").strip()
+    if setting in ("0", "1"):
+        return setting == "1"
+    # A Jupyter server names the session's notebook in the kernel's environment.
+    return not (os.environ.get("JPY_SESSION_NAME") or "google.colab" in sys.modules)
 
 
 def _in_kernel() -> bool:
@@ -333,8 +452,9 @@ def _combo_position(positions: Sequence[int], sizes: Sequence[int]) -> int:
     return flat
 
 
-# Runs once per viewer on the static site: find this viewer's controls, and on
-# every change show the picture of the selected combination (row-major index).
+# Runs once per viewer on the static site (and in a trusted notebook's stored output):
+# enable this viewer's controls, and on every change show the picture of the selected
+# combination (row-major index).
 _STATIC_JS = """(function(){
 var root=document.currentScript.parentElement;
 var data=JSON.parse(root.querySelector('script.cnnlab-data').textContent);
@@ -344,5 +464,8 @@ function show(){var flat=0;inputs.forEach(function(el,k){
 var pos=parseInt(el.value,10);flat=flat*data.sizes[k]+pos;
 if(el.type==='range'){el.nextElementSibling.textContent=JSON.parse(el.dataset.labels)[pos];}});
 img.src='data:image/png;base64,'+data.frames[data.index[flat]];}
-inputs.forEach(function(el){el.addEventListener('input',show);});
+inputs.forEach(function(el){el.disabled=false;el.addEventListener('input',show);});
+var note=root.querySelector('div.cnnlab-note');
+if(note){note.textContent='Precomputed view: each position shows a stored picture. '+
+'Run the notebook for the live widget.';}
 })();"""

@@ -5,14 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import Rectangle
 
 from cnnlab import reference
 from cnnlab.explorers.base import Control, Explorer
 from cnnlab.explorers.digits import check_digits, check_min_size, digit_control
-from cnnlab.plotting import show_image
+from cnnlab.explorers.sheet import Sheet
 
 CUSTOM = "custom (type below)"
 
@@ -92,31 +90,36 @@ def convolution_explorer(images: np.ndarray, labels: np.ndarray,
     kernels = reference.classic_kernels()
     names = ["edge", "sobel x", "sobel y", "blur", "gaussian blur", "sharpen", "identity"]
 
+    # Room on the right for the colour bar's numbers (as long as "-1.2e+04"); titles are
+    # one line.
+    sheet = Sheet((8, 2.9), 1, 3, width_ratios=[1, 0.8, 1.2], left=0.02, right=0.88,
+                  bottom=0.03, top=0.87, wspace=0.25)
+    digit_panel = sheet.picture(sheet.axes[0, 0])
+    kernel_panel = sheet.picture(sheet.axes[0, 1], "RdBu_r", values=lambda v: f"{v:.2g}")
+    output_panel = sheet.picture(sheet.axes[0, 2], "RdBu_r", colorbar=True)
+    frame = sheet.box(sheet.axes[0, 0], edgecolor="tab:orange", lw=1)
+
     def render(digit, kernel, stride, padding, typed):
         h = parse_kernel(typed) if kernel == CUSTOM else kernels[kernel]
         x = images[digit:digit + 1]
         out = reference.conv2d(x, h[:, :, None, None], stride=stride, padding=padding)[0, ..., 0]
         shown = reference.pad_images(x, h.shape, stride, padding)[0, ..., 0]
-        fig, axes = plt.subplots(1, 3, figsize=(8, 2.9),
-                                 gridspec_kw={"width_ratios": [1, 0.8, 1.2]})
-        show_image(shown, ax=axes[0], vmin=0, vmax=1,
-                   title=f"input {x.shape[1]}x{x.shape[2]} (label {labels[digit]})")
-        if shown.shape != x.shape[1:3]:
-            top = (shown.shape[0] - x.shape[1]) // 2
-            left = (shown.shape[1] - x.shape[2]) // 2
-            axes[0].add_patch(Rectangle((left - 0.5, top - 0.5), x.shape[2], x.shape[1],
-                                        fill=False, edgecolor="tab:orange", lw=1))
-            axes[0].set_title(
-                f"padded to {shown.shape[0]}x{shown.shape[1]} (label {labels[digit]})",
-                fontsize=10)
-        show_image(h, ax=axes[1], cmap="RdBu_r", vmin=-np.abs(h).max(),
-                   vmax=np.abs(h).max(), values=True, title=f"kernel: {kernel.split(' (')[0]}")
+        padded = shown.shape != x.shape[1:3]
+        top = (shown.shape[0] - x.shape[1]) // 2
+        left = (shown.shape[1] - x.shape[2]) // 2
+        frame.set_visible(padded)
+        frame.set_bounds(left - 0.5, top - 0.5, x.shape[2], x.shape[1])
+        digit_panel.show(shown, title=(f"padded to {shown.shape[0]}x{shown.shape[1]}" if padded
+                                       else f"input {x.shape[1]}x{x.shape[2]}")
+                         + f" (label {labels[digit]})")
+        k_max = float(np.abs(h).max()) or 1.0
+        kernel_panel.show(h, vmin=-k_max, vmax=k_max, title=f"kernel: {kernel.split(' (')[0]}")
         m = float(np.abs(out).max()) or 1.0
-        show_image(out, ax=axes[2], cmap="RdBu_r", vmin=-m, vmax=m, colorbar=True,
-                   title=f"output {out.shape[0]}x{out.shape[1]} (stride {stride}, {padding})")
-        fig.tight_layout()
-        return fig
+        output_panel.show(out, vmin=-m, vmax=m, title=f"output {out.shape[0]}x{out.shape[1]} "
+                                                      f"(stride {stride}, {padding})")
+        return sheet
 
+    sheet.png()                         # the fixed parts, drawn once now
     import ipywidgets as w
 
     typed = w.Text(value="0 1 0; 1 -4 1; 0 1 0", description="your kernel",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from cnnlab.checks import check_layers
 from cnnlab.explorers.base import Control, Explorer
 from cnnlab.explorers.digits import check_digits, check_indices, digit_control
-from cnnlab.plotting import show_image
+from cnnlab.explorers.sheet import Sheet
 
 
 def feature_map_explorer(model, images: np.ndarray, labels: np.ndarray,
@@ -46,7 +45,7 @@ def feature_map_explorer(model, images: np.ndarray, labels: np.ndarray,
         digits, layers that are not a list of the model's Conv2D or pooling
         layers, or a static channel that a layer does not have.
     """
-    from cnnlab.features import feature_maps
+    import keras
 
     images, labels = check_digits(images, labels, static_digits, model=model)
     picked = check_layers(model, layers, "spatial")
@@ -55,24 +54,41 @@ def feature_map_explorer(model, images: np.ndarray, labels: np.ndarray,
     check_indices("static_channels", static_channels, widths[fewest],
                   f"channels in layer {fewest!r}")
     most = max(widths.values())
+    # Every offered layer's maps of a digit in one direct call (predict's set-up costs
+    # more than one digit's forward pass), kept per digit: a layer or channel move is free.
+    probe = keras.Model(model.inputs[0], [found.output for found in picked])
+    computed: dict = {}
+
+    def maps(digit):
+        if digit not in computed:
+            if len(computed) >= 64:  # live, a reader may visit thousands of digits: bound it
+                computed.clear()
+            outputs = probe(images[digit:digit + 1], training=False)
+            if len(picked) == 1:       # a model of one output gives it bare, not in a list
+                outputs = [outputs]
+            computed[digit] = {found.name: np.asarray(out)[0]
+                               for found, out in zip(picked, outputs, strict=True)}
+        return computed[digit]
+
+    sheet = Sheet((6.2, 3.0), ncols=2, left=0.02, right=0.86, bottom=0.03, top=0.88,
+                  wspace=0.1)
+    digit_panel = sheet.picture(sheet.axes[0, 0])
+    map_panel = sheet.picture(sheet.axes[0, 1], cmap="magma", colorbar=True)
 
     def render(digit, layer, channel):
         if channel >= widths[layer]:
             raise ValueError(f"{layer} has {widths[layer]} channels (0..{widths[layer] - 1}); "
                              f"channel {channel} does not exist.")
-        fmap = feature_maps(model, [layer], images[digit:digit + 1])[layer][0, ..., channel]
-        fig, axes = plt.subplots(1, 2, figsize=(6.2, 3.0))
-        show_image(images[digit], ax=axes[0], vmin=0, vmax=1,
-                   title=f"test digit {digit} (label {labels[digit]})")
+        fmap = maps(digit)[layer][..., channel]
+        digit_panel.show(images[digit], title=f"test digit {digit} (label {labels[digit]})")
         # Maps come after a ReLU: 0 is the bottom of the scale. An all-zero map is
         # drawn black on a 0..1 scale and says so, not as a flat middle colour.
         top = float(fmap.max())
         empty = " (all zero)" if top <= 0 else ""
-        show_image(fmap, ax=axes[1], cmap="magma", colorbar=True, vmin=min(0.0, float(fmap.min())),
-                   vmax=top if top > 0 else 1.0,
-                   title=f"{layer}, channel {channel}: {fmap.shape[0]}x{fmap.shape[1]}{empty}")
-        fig.tight_layout()
-        return fig
+        map_panel.show(fmap, vmin=min(0.0, float(fmap.min())), vmax=top if top > 0 else 1.0,
+                       title=f"{layer}, channel {channel}: "
+                             f"{fmap.shape[0]}x{fmap.shape[1]}{empty}")
+        return sheet
 
     return Explorer(
         render,

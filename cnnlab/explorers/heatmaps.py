@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from cnnlab.checks import check_classifier, check_images, check_int, check_layers, check_number
 from cnnlab.explorers.base import Control, Explorer
 from cnnlab.explorers.digits import check_digits, digit_control
-from cnnlab.plotting import heatmap_margin, show_heatmap, show_image
+from cnnlab.explorers.sheet import Sheet
+from cnnlab.plotting import heatmap_margin, heatmap_overlay
 
 # What learning_explorer reads from a learning run's record (zoo.record("sakai2019_adadelta")).
 RECORD_KEYS = ("maps", "map_max", "sigmoid")
@@ -52,8 +52,9 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
     turned, then prepared like an upload: :func:`cnnlab.own_digit.prepared_digits`),
     or, live, a picture of your own digit from the upload button (any size; it
     is prepared as MNIST digits were, see :func:`cnnlab.own_digit.to_mnist`).
-    Choosing the picture is a control like the others, so an upload never
-    takes the digit slider away: pick 'test digit' to go back to it.
+    Choosing the picture is a control like the others, and live, moving the
+    digit slider switches it to 'test digit' and an upload to 'your upload':
+    an upload never takes the digit slider away.
 
     Parameters
     ----------
@@ -100,7 +101,8 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
         """Probabilities and every class's map of one picture, computed once per picture."""
         if key is None or key not in cache:
             batch = image[None].astype(np.float32)
-            found = (model.predict(batch, verbose=0)[0], class_activation_maps(model, batch)[0])
+            found = (np.asarray(model(batch, training=False))[0],
+                     class_activation_maps(model, batch)[0])
             if key is None:
                 return found
             if len(cache) >= 64:  # live, a reader may visit thousands of digits: bound it
@@ -108,20 +110,12 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
             cache[key] = found
         return cache[key]
 
-    drawn: dict = {}
+    sheet = Sheet((9, 3.6), ncols=3, left=0.02, right=0.95, bottom=0.03, top=0.8, wspace=0.15)
+    picture_panel = sheet.picture(sheet.axes[0, 0])
+    overlay = sheet.picture(sheet.axes[0, 1])
+    raw = sheet.picture(sheet.axes[0, 2], cmap="RdBu_r", colorbar=True)
 
     def render(picture, digit, class_index, upload=()):
-        if picture not in (TEST_DIGIT, UPLOAD):
-            # A prepared picture does not depend on the digit slider: draw it once per class
-            # (the site's frames go through every digit for it).
-            if (picture, class_index) not in drawn:
-                if len(drawn) >= 4 * num_classes:
-                    drawn.clear()
-                drawn[picture, class_index] = draw(picture, digit, class_index, upload)
-            return drawn[picture, class_index]
-        return draw(picture, digit, class_index, upload)
-
-    def draw(picture, digit, class_index, upload):
         if picture == TEST_DIGIT:
             key, image = ("digit", digit), images[digit]
             name = f"test digit {digit} (label {labels[digit]})"
@@ -131,14 +125,12 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
             key, image, name = picture, own_pictures[picture], f"own digit: {picture}"
         p, heatmaps = evidence(key, image)
         heatmap = heatmaps[class_index]
-        fig, axes = plt.subplots(1, 3, figsize=(9, 3.6))
-        show_image(image, ax=axes[0], vmin=0, vmax=1, title=f"{name}\ntop 3: {_top3(p)}")
-        show_heatmap(image, heatmap, ax=axes[1],
+        top = float(np.abs(heatmap).max()) or 1.0
+        picture_panel.show(image, title=f"{name}\ntop 3: {_top3(p)}")
+        overlay.show(heatmap_overlay(image, heatmap),
                      title=f"CAM of class {class_index} (p = {p[class_index]:.2f})")
-        show_image(heatmap, ax=axes[2], cmap="RdBu_r", vmin=-np.abs(heatmap).max(),
-                   vmax=np.abs(heatmap).max(), colorbar=True, title=f"M_{class_index} (raw)")
-        fig.tight_layout()
-        return fig
+        raw.show(heatmap, title=f"M_{class_index} (raw)", vmin=-top, vmax=top)
+        return sheet
 
     upload = widgets.FileUpload(accept="image/*", multiple=False,
                                 description="Your digit")
@@ -152,6 +144,8 @@ def cam_explorer(model, images: np.ndarray, labels: np.ndarray,
          Control("class_index", list(range(num_classes)), label="class")],
         title="Class activation maps: where is the evidence for each class?",
         live_extra={"upload": upload}, static_extra={"upload": ()},
+        # Touching the digit slider or uploading shows what was touched.
+        links={"digit": {"picture": TEST_DIGIT}, "upload": {"picture": UPLOAD}},
     )
 
 
@@ -217,22 +211,40 @@ def gradcam_explorer(model, images: np.ndarray, labels: np.ndarray, layers: Sequ
     for name in layers:  # a model grad_cam cannot explain fails here, with its own message
         grad_cam(model, images[:1], name, 0, weighting=weighting)
     margins = {name: heatmap_margin(model, name) for name in layers}
+    computed: dict = {}
+
+    def evidence(layer, digit, class_index):
+        """Probabilities and both maps, computed once per layer, digit and class.
+
+        One digit at a time, as a reader's single digit: a batch of the ten classes
+        would be faster, but its float sums differ in the last bits, and whether a
+        saturated softmax's map is exactly empty (eq. 7.4) must not depend on that.
+        """
+        key = layer, digit, class_index
+        if key not in computed:
+            if len(computed) >= 256:  # live, a reader may visit thousands of digits: bound it
+                computed.clear()
+            batch = images[digit:digit + 1]
+            computed[key] = np.asarray(model(batch, training=False))[0], {
+                score: grad_cam(model, batch, layer, class_index, score=score,
+                                weighting=weighting)[0] for score in ("logit", "softmax")}
+        return computed[key]
+
+    sheet = Sheet((9, 3.6), ncols=3, left=0.02, right=0.98, bottom=0.03, top=0.8, wspace=0.1)
+    digit_panel = sheet.picture(sheet.axes[0, 0])
+    overlays = [sheet.picture(ax) for ax in sheet.axes[0, 1:]]
 
     def render(layer, digit, class_index):
-        batch = images[digit:digit + 1]
-        p = model.predict(batch, verbose=0)[0]
-        fig, axes = plt.subplots(1, 3, figsize=(9, 3.6))
-        show_image(batch[0], ax=axes[0], vmin=0, vmax=1,
-                   title=f"test digit {digit} (label {labels[digit]})\ntop 3: {_top3(p)}")
-        for ax, score in zip(axes[1:], ("logit", "softmax"), strict=True):
-            heatmap = grad_cam(model, batch, layer, class_index, score=score,
-                               weighting=weighting)[0]
-            show_heatmap(batch[0], heatmap, ax=ax, margin=margins[layer],
-                         title=f"{layer}, class {class_index}, from the {score}\n"
-                               f"max {heatmap.max():.2g}"
-                               + (" (empty)" if heatmap.max() == 0 else ""))
-        fig.tight_layout()
-        return fig
+        p, maps = evidence(layer, digit, class_index)
+        digit_panel.show(images[digit], title=f"test digit {digit} (label {labels[digit]})\n"
+                                              f"top 3: {_top3(p)}")
+        for panel, score in zip(overlays, ("logit", "softmax"), strict=True):
+            heatmap = maps[score]
+            panel.show(heatmap_overlay(images[digit], heatmap, margin=margins[layer]),
+                       title=f"{layer}, class {class_index}, from the {score}\n"
+                             f"max {heatmap.max():.2g}" + (" (empty)" if heatmap.max() == 0
+                                                           else ""))
+        return sheet
 
     return Explorer(
         render,
@@ -301,22 +313,25 @@ def learning_explorer(record: dict, images: np.ndarray,
     # Maps of stride-1 'valid' convolutions sit (H - h) / 2 pixels in from each edge.
     margin = (images.shape[1] - heatmaps.shape[3]) // 2
 
+    sheet = Sheet((8.4, 3.5), ncols=3, left=0.02, right=0.98, bottom=0.03, top=0.8,
+                  wspace=0.1)
+    digit_panel = sheet.picture(sheet.axes[0, 0])
+    overlays = [sheet.picture(ax) for ax in sheet.axes[0, 1:]]
+
     def render(epoch, class_index):
         e = epoch - 1
-        fig, axes = plt.subplots(1, 3, figsize=(8.4, 3.5))
-        show_image(images[class_index], ax=axes[0], vmin=0, vmax=1,
-                   title=f"digit {class_index}, epoch {epoch}\n"
-                         f"y = {scores[e, class_index, class_index]:.7f}")
-        for k, (ax, name) in enumerate(zip(axes[1:], ("sigmoid score y (usual)",
-                                                      "value x before it (eq. 7.4)"),
-                                           strict=True)):
+        image = images[class_index]
+        digit_panel.show(image, title=f"digit {class_index}, epoch {epoch}\n"
+                                      f"y = {scores[e, class_index, class_index]:.7f}")
+        for k, (panel, name) in enumerate(zip(overlays, ("sigmoid score y (usual)",
+                                                         "value x before it (eq. 7.4)"),
+                                              strict=True)):
             peak = peaks[k, e, class_index]
             mark = "EMPTY" if peak == 0 else "FAINT, " if weak[k, e, class_index] else ""
-            show_heatmap(images[class_index], heatmaps[k, e, class_index], ax=ax, margin=margin,
-                         title=f"from the {name}\n" + (mark if peak == 0
-                                                       else f"{mark}max {peak:.2g}"))
-        fig.tight_layout()
-        return fig
+            panel.show(heatmap_overlay(image, heatmaps[k, e, class_index], margin=margin),
+                       title=f"from the {name}\n" + (mark if peak == 0
+                                                     else f"{mark}max {peak:.2g}"))
+        return sheet
 
     return Explorer(
         render,

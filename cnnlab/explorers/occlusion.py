@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from cnnlab.checks import check_classifier, check_layer
 from cnnlab.explorers.base import Control, Explorer
 from cnnlab.explorers.digits import check_digits, check_min_size, digit_control
-from cnnlab.plotting import show_image
+from cnnlab.explorers.sheet import Sheet
+
+# The most probable label is written in each cell when the grid is this small or smaller.
+WRITTEN_CELLS = 12
 
 
 def occlusion_explorer(model, images: np.ndarray, labels: np.ndarray, layer="conv2",
@@ -33,7 +35,7 @@ def occlusion_explorer(model, images: np.ndarray, labels: np.ndarray, layer="con
     Returns
     -------
     Explorer
-        Controls: digit, patch (px), stride, occluder (a name of
+        Controls: digit, patch (px), stride (2-4), occluder (a name of
         :data:`cnnlab.explain.occlusion.OCCLUDERS`: gray, black or white).
         Four panels: the digit, the probability of its class with the patch
         centred on each pixel (averaged over the patch positions covering it),
@@ -56,34 +58,59 @@ def occlusion_explorer(model, images: np.ndarray, labels: np.ndarray, layer="con
     patches = [5, 9]           # static frames: digits x 2 patches x 2 strides x 3 occluders
     check_min_size(images, max(patches), f"the {max(patches)}x{max(patches)} patch")
 
+    computed: dict = {}
+
+    def maps(digit, patch, stride, occluder):
+        """The three maps of one digit and setting, computed once (one batched pass)."""
+        key = digit, patch, stride, occluder
+        if key not in computed:
+            if len(computed) >= 64:  # live, a reader may visit thousands of digits: bound it
+                computed.clear()
+            result = occlusion(model, images[digit:digit + 1], labels[digit:digit + 1],
+                               patch=patch, stride=stride, value=OCCLUDERS[occluder],
+                               layer=layer)
+            size = result.image_size
+            computed[key] = (upsample(result.probability, size, patch, stride)[0],
+                             upsample(result.activation, size, patch, stride)[0],
+                             result.predicted[0], int(result.channel[0]))
+        return computed[key]
+
+    sheet = Sheet((12, 3.0), ncols=4, left=0.01, right=0.99, bottom=0.03, top=0.88,
+                  wspace=0.3)
+    digit_panel = sheet.picture(sheet.axes[0, 0])
+    # The occluder drawn in its own gray level, with an outline that shows on black.
+    square = sheet.box(sheet.axes[0, 0], fill=True, edgecolor="tab:orange")
+    probability_panel = sheet.picture(sheet.axes[0, 1], cmap="viridis", colorbar=True)
+    activation_panel = sheet.picture(sheet.axes[0, 2], cmap="magma", colorbar=True)
+    written = [False]       # whether the label grid is small enough to carry its values
+    label_panel = sheet.picture(sheet.axes[0, 3], cmap="tab10", vmin=-0.5,
+                                vmax=num_classes - 0.5,
+                                values=lambda v: f"{v:.0f}" if written[0] else "")
+    label_panel.title.set_text("most probable label (patch corner)")
+
     def render(digit, patch, stride, occluder):
-        value = OCCLUDERS[occluder]
-        result = occlusion(model, images[digit:digit + 1], labels[digit:digit + 1],
-                           patch=patch, stride=stride, value=value, layer=layer)
-        size = result.image_size
-        probability = upsample(result.probability, size, patch, stride)[0]
-        activation = upsample(result.activation, size, patch, stride)[0]
-        fig, axes = plt.subplots(1, 4, figsize=(12, 3.0))
-        show_image(images[digit], ax=axes[0], vmin=0, vmax=1,
-                   title=f"digit (label {labels[digit]}), {occluder} {patch}x{patch}")
-        # The occluder drawn in its own gray level, with an outline that shows on black.
-        axes[0].add_patch(plt.Rectangle((-0.5, -0.5), patch, patch, fill=True,
-                                        facecolor=str(value), edgecolor="tab:orange"))
-        show_image(probability, ax=axes[1], cmap="viridis", vmin=0, vmax=1, colorbar=True,
-                   title=f"p(class {labels[digit]}) with the patch here")
-        show_image(activation, ax=axes[2], cmap="magma", colorbar=True,
-                   title=f"{layer} map {result.channel[0]}: total activation")
-        show_image(result.predicted[0], ax=axes[3], cmap="tab10", vmin=-0.5,
-                   vmax=num_classes - 0.5, values=result.predicted.shape[1] <= 12,
-                   title="most probable label (patch corner)")
-        fig.tight_layout()
-        return fig
+        probability, activation, predicted, channel = maps(digit, patch, stride, occluder)
+        label = labels[digit]
+        digit_panel.show(images[digit],
+                         title=f"digit (label {label}), {occluder} {patch}x{patch}")
+        square.set_bounds(-0.5, -0.5, patch, patch)
+        square.set_facecolor(str(OCCLUDERS[occluder]))
+        probability_panel.show(probability, title=f"p(class {label}) with the patch here")
+        # Cells no patch position covers are NaN (drawn blank): the scale is the rest's.
+        activation_panel.show(activation, vmin=float(np.nanmin(activation)),
+                              vmax=float(np.nanmax(activation)),
+                              title=f"{layer} map {channel}: total activation")
+        written[0] = predicted.shape[1] <= WRITTEN_CELLS
+        label_panel.show(predicted)
+        return sheet
 
     return Explorer(
         render,
         [digit_control(static_digits, images.shape[0]),
          Control("patch", patches, label="patch (px)", live=list(range(3, 15))),
-         Control("stride", [1, 3], live=[1, 2, 3, 4]),
+         # From 2: at stride 1 a move costs one forward pass per pixel (400-676 occluded
+         # copies), several times the 100 ms a control may take on two cores.
+         Control("stride", [2, 3], live=[2, 3, 4]),
          Control("occluder", list(OCCLUDERS), default="gray")],
         title="Occlusion: hide part of a digit",
     )

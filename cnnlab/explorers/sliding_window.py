@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 
 from cnnlab import reference
 from cnnlab.checks import check_images, check_int
 from cnnlab.explorers.base import Control, Explorer
 from cnnlab.explorers.digits import check_digits, check_indices, check_min_size
+from cnnlab.explorers.sheet import Sheet
 from cnnlab.plotting import show_image
 
 ONE_CHANNEL = "1 channel, 3x3 kernel"
@@ -85,20 +84,58 @@ def _bracketed(value: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _cells(ax, values: np.ndarray, cmap: str, limit: float | None = None,
-           numbers: bool = True, title: str = "") -> None:
-    """A small grid with its values written in the cells, to two decimals."""
-    vmin, vmax = (0, 1) if limit is None else (-limit, limit)
-    show_image(values, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, values=_number if numbers else False)
-    ax.set_title(title, fontsize=9)
+# Input, window values, kernel, products, output: the output is wide enough for the
+# longest line of its title (three channels' sums and the bias, some 200 points).
+_WIDTHS = (1.15, 0.8, 0.8, 0.8, 1.7)
 
 
-def _mark(ax, top: int, left: int, height: int, width: int, color: str = "tab:red") -> None:
-    if color == "black":            # on a red-blue map: a white halo keeps it visible
-        ax.add_patch(Rectangle((left - 0.5, top - 0.5), width, height, fill=False,
-                               edgecolor="white", lw=5))
-    ax.add_patch(Rectangle((left - 0.5, top - 0.5), width, height, fill=False,
-                           edgecolor=color, lw=2.5))
+class _Layout:
+    """One case's sheet: per channel the input, window, kernel and products; the output.
+
+    The layout depends only on the case (the number of channels, the kernel), so each
+    case gets one sheet, made with the explorer. The kernel never changes within a
+    case: it is drawn once, with the sheet's fixed parts; every picture changes the rest.
+    """
+
+    def __init__(self, kernel: np.ndarray, kernel_names: Sequence[str]):
+        channels = kernel.shape[2]
+        # Room above the output for its title: up to four lines at 9 points.
+        if channels == 1:
+            sheet = Sheet((10, 3.3), 1, 5, width_ratios=_WIDTHS, left=0.02, right=0.98,
+                          bottom=0.03, top=0.64, wspace=0.25)
+        else:
+            sheet = Sheet((10, 6.4), channels, 5, width_ratios=_WIDTHS, left=0.02,
+                          right=0.98, bottom=0.02, top=0.9, wspace=0.25, hspace=0.35)
+        grid = sheet.axes[0, 0].get_gridspec()
+        for ax in sheet.axes[:, 4]:
+            ax.remove()
+        out_ax = sheet.figure.add_subplot(grid[:, 4])
+        out_ax.set_xticks([])
+        out_ax.set_yticks([])
+        if kernel.shape[:2] == (1, 1):  # the same for every picture: drawn once
+            out_ax.set_xlabel("a 1x1 kernel needs no padding:\n'valid' and 'same' agree",
+                              fontsize=9)
+        self.sheet = sheet
+        self.inputs = [sheet.picture(ax) for ax in sheet.axes[:, 0]]
+        self.windows = [sheet.picture(ax, values=_number) for ax in sheet.axes[:, 1]]
+        k_max = float(np.abs(kernel).max()) or 1.0
+        for k, ax in enumerate(sheet.axes[:, 2]):
+            show_image(kernel[..., k], ax=ax, cmap="RdBu_r", vmin=-k_max, vmax=k_max,
+                       values=_number)
+            ax.set_title(f"kernel: {kernel_names[k]}", fontsize=9)
+        self.products = [sheet.picture(ax, "RdBu_r", values=_number)
+                         for ax in sheet.axes[:, 3]]
+        self.output = sheet.picture(out_ax, "RdBu_r")
+        for panel in (*self.inputs, *self.windows, *self.products, self.output):
+            panel.title.fontsize = 9
+        # The image's place in the padded input (orange) and the window (red); on the
+        # red-blue output, a white halo keeps the black mark of the pixel visible.
+        self.frames = [sheet.box(ax, edgecolor="tab:orange", lw=2.5) for ax in sheet.axes[:, 0]]
+        self.window_boxes = [sheet.box(ax, edgecolor="tab:red", lw=2.5)
+                             for ax in sheet.axes[:, 0]]
+        self.halo = sheet.box(out_ax, edgecolor="white", lw=5)
+        self.mark = sheet.box(out_ax, edgecolor="black", lw=2.5)
+        self.headline = sheet.text(None, fontsize=10)
 
 
 def sliding_window_explorer(images: np.ndarray, labels: np.ndarray,
@@ -167,9 +204,15 @@ def sliding_window_explorer(images: np.ndarray, labels: np.ndarray,
                      [f"weight {_number(w)}" for w in _ONE_BY_ONE.ravel()]),
     }
     side = small.shape[1]
+    layouts = {case: _Layout(kernel, kernel_names)
+               for case, (_, kernel, _, _, kernel_names) in cases.items()}
+    # Draw each sheet's fixed parts now: the first move to a case would take several
+    # times as long as the others.
+    for layout in layouts.values():
+        layout.sheet.png()
 
     def render(case, row, col, stride, padding):
-        image, kernel, bias, what, kernel_names = cases[case]
+        image, kernel, bias, what, _ = cases[case]
         kh, kw, channels = kernel.shape
         n_h = reference.conv_output_size(image.shape[0], kh, stride, padding)
         n_w = reference.conv_output_size(image.shape[1], kw, stride, padding)
@@ -179,32 +222,22 @@ def sliding_window_explorer(images: np.ndarray, labels: np.ndarray,
                                stride, padding)[0, ..., 0]
         padded = reference.pad_images(image[None], (kh, kw), stride, padding)[0]
         pad_top = (padded.shape[0] - image.shape[0]) // 2
+        pad_left = (padded.shape[1] - image.shape[1]) // 2
+        layout = layouts[case]
 
-        # A Figure outside pyplot: in a kernel, pyplot keeps every figure it made until
-        # the cell ends (to show it), which for the site's frames is ~0.2 GB at once.
-        fig = Figure(figsize=(10, 3.3 if channels == 1 else 7.2))
-        grid = fig.add_gridspec(channels, 5, width_ratios=[1.15, 0.8, 0.8, 0.8, 1.25],
-                                wspace=0.3, hspace=0.45)
-        k_max = float(np.abs(kernel).max()) or 1.0
         p_max = float(np.abs(term.products).max()) or 1.0
         for k in range(channels):
-            ax = fig.add_subplot(grid[k, 0])
-            _cells(ax, padded[..., k], "gray", numbers=False,
-                   title=(f"input ch. {k}: " if channels > 1 else "input: ") +
-                   (what if channels == 1 else f"digit {labels[digits[k]]}"))
-            if padded.shape[:2] != image.shape[:2]:
-                _mark(ax, pad_top, pad_top, image.shape[0], image.shape[1], "tab:orange")
-            _mark(ax, term.top, term.left, kh, kw)
-            _cells(fig.add_subplot(grid[k, 1]), term.window[..., k], "gray",
-                   title="window values")
-            _cells(fig.add_subplot(grid[k, 2]), kernel[..., k], "RdBu_r", k_max,
-                   title=f"kernel: {kernel_names[k]}")
-            _cells(fig.add_subplot(grid[k, 3]), term.products[..., k], "RdBu_r", p_max,
-                   title=f"products, sum {_number(term.products[..., k].sum())}")
-        ax = fig.add_subplot(grid[:, 4])
+            layout.inputs[k].show(padded[..., k], vmin=0, vmax=1,
+                                  title=(f"input ch. {k}: " if channels > 1 else "input: ")
+                                  + (what if channels == 1 else f"digit {labels[digits[k]]}"))
+            frame = layout.frames[k]
+            frame.set_visible(padded.shape[:2] != image.shape[:2])
+            frame.set_bounds(pad_left - 0.5, pad_top - 0.5, image.shape[1], image.shape[0])
+            layout.window_boxes[k].set_bounds(term.left - 0.5, term.top - 0.5, kw, kh)
+            layout.windows[k].show(term.window[..., k], vmin=0, vmax=1, title="window values")
+            layout.products[k].show(term.products[..., k], vmin=-p_max, vmax=p_max,
+                                    title=f"products, sum {_number(term.products[..., k].sum())}")
         o_max = float(np.abs(out).max()) or 1.0
-        _cells(ax, out, "RdBu_r", o_max, numbers=False)
-        _mark(ax, r, c, 1, 1, "black")
         if channels == 1:
             sums = f"sum of the {kh * kw} products"
         else:                           # equation (1.4): the channels' sums, then the bias
@@ -213,16 +246,17 @@ def sliding_window_explorer(images: np.ndarray, labels: np.ndarray,
             sums += f" + b ({_number(bias)})"
         moved = "" if (r, c) == (row, col) else f"\n(row {row}, col {col} are past the edge)"
         how = padding if kh * kw > 1 else "'valid' = 'same'"
-        ax.set_title(f"output {n_h}x{n_w}, stride {stride}, {how}\n"
-                     f"u[{r}, {c}] = {sums}\n= {_number(term.value)}{moved}", fontsize=9)
-        if kh == kw == 1:
-            ax.set_xlabel("a 1x1 kernel needs no padding:\n'valid' and 'same' agree",
-                          fontsize=9)
-        fig.suptitle(f"{case}: input {side}x{side}"
-                     + (f", padded to {padded.shape[0]}x{padded.shape[1]} (orange: the image)"
-                        if padded.shape[:2] != image.shape[:2] else "")
-                     + "; red: the window", fontsize=10)
-        return fig
+        layout.output.show(out, vmin=-o_max, vmax=o_max,
+                           title=f"output {n_h}x{n_w}, stride {stride}, {how}\n"
+                                 f"u[{r}, {c}] = {sums}\n= {_number(term.value)}{moved}")
+        for mark in (layout.halo, layout.mark):
+            mark.set_bounds(c - 0.5, r - 0.5, 1, 1)
+        layout.headline.set_text(
+            f"{case}: input {side}x{side}"
+            + (f", padded to {padded.shape[0]}x{padded.shape[1]} (orange: the image)"
+               if padded.shape[:2] != image.shape[:2] else "")
+            + "; red: the window")
+        return layout.sheet
 
     live = list(range(side))
     return Explorer(

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from cnnlab.checks import check_classifier, check_labels
 from cnnlab.explorers.base import Control, Explorer
 from cnnlab.explorers.digits import check_digits, digit_control
-from cnnlab.plotting import show_image
+from cnnlab.explorers.sheet import Sheet
+
+
+def _bar_colors(probabilities: np.ndarray, label: int) -> list[str]:
+    """The colours :func:`cnnlab.plotting.show_probabilities` gives the bars: true class
+    green, a wrong prediction red, the others light gray."""
+    predicted = int(probabilities.argmax())
+    colors = ["lightgray"] * len(probabilities)
+    colors[predicted] = "tab:green" if predicted == label else "tab:red"
+    colors[label] = "tab:green"
+    return colors
 
 
 def probability_explorer(model, images: np.ndarray, labels: np.ndarray,
@@ -44,16 +53,36 @@ def probability_explorer(model, images: np.ndarray, labels: np.ndarray,
     num_classes = check_classifier(model)
     images, labels = check_digits(images, labels, static_digits, model=model,
                                   num_classes=num_classes)
+    computed: dict = {}
+
+    def probabilities(digit):
+        if digit not in computed:
+            if len(computed) >= 256:  # live, a reader may visit thousands of digits: bound it
+                computed.clear()
+            # A direct call: predict's set-up costs more than one digit's forward pass.
+            computed[digit] = np.asarray(model(images[digit:digit + 1], training=False))[0]
+        return computed[digit]
+
+    sheet = Sheet((7, 2.8), ncols=2, width_ratios=[1, 2], left=0.02, right=0.98,
+                  bottom=0.17, top=0.88, wspace=0.3)
+    digit_panel = sheet.picture(sheet.axes[0, 0])
+    bars_ax = sheet.axes[0, 1]
+    # The chart's axes, ticks and labels are drawn once; the bars' heights and colours change.
+    show_probabilities(np.zeros(num_classes), label=0, ax=bars_ax)
+    bars_ax.set_yticks(np.linspace(0, 1, 6))           # the Sheet's axes start without ticks
+    bars = list(bars_ax.patches)
+    sheet.changing(*bars)
+    bars_title = sheet.text(bars_ax)
 
     def render(digit):
-        p = model.predict(images[digit:digit + 1], verbose=0)[0]
-        fig, axes = plt.subplots(1, 2, figsize=(7, 2.8), gridspec_kw={"width_ratios": [1, 2]})
-        show_image(images[digit], ax=axes[0], vmin=0, vmax=1,
-                   title=f"test digit {digit} (label {labels[digit]})")
-        show_probabilities(p, label=int(labels[digit]), ax=axes[1],
-                           title=f"predicted {p.argmax()} with probability {p.max():.3f}")
-        fig.tight_layout()
-        return fig
+        p = probabilities(digit)
+        digit_panel.show(images[digit], title=f"test digit {digit} (label {labels[digit]})")
+        for bar, height, color in zip(bars, p, _bar_colors(p, int(labels[digit])),
+                                      strict=True):
+            bar.set_height(height)
+            bar.set_facecolor(color)
+        bars_title.set_text(f"predicted {p.argmax()} with probability {p.max():.3f}")
+        return sheet
 
     return Explorer(
         render,
@@ -108,23 +137,32 @@ def epoch_explorer(predicted: np.ndarray, confidence: np.ndarray, images: np.nda
                          f"[{confidence.min():g}, {confidence.max():g}].")
     ncols = 8
     nrows = -(-images.shape[0] // ncols)
+    # Fixed margins in inches: room for the figure's title above the first row and for
+    # each digit's one-line title above its image.
+    cell, above, gap, below = 1.1, 0.6, 0.3, 0.05
+    height = above + nrows * cell + (nrows - 1) * gap + below
+    sheet = Sheet((cell * ncols, height), nrows, ncols, left=0.01, right=0.99,
+                  bottom=below / height, top=1 - above / height, wspace=0.1,
+                  hspace=gap / cell)
+    titles = []
+    for k, ax in enumerate(sheet.axes.ravel()):
+        if k >= images.shape[0]:
+            ax.axis("off")
+            continue
+        # The digits never change with the epoch: drawn once, into the background.
+        ax.imshow(images[k, ..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        titles.append(sheet.text(ax, fontsize=9))
+    heading = sheet.text(fontsize=10)
 
     def render(epoch):
         guess, p = predicted[epoch - 1], confidence[epoch - 1]
-        fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols, 1.45 * nrows + 0.4),
-                                 squeeze=False)
-        for k, ax in enumerate(axes.ravel()):
-            if k >= images.shape[0]:
-                ax.axis("off")
-                continue
-            show_image(images[k], ax=ax, vmin=0, vmax=1)
-            ax.set_title(f"{labels[k]}→{guess[k]} ({p[k]:.2f})", fontsize=9,
-                         color="black" if guess[k] == labels[k] else "tab:red")
+        for k, title in enumerate(titles):
+            title.set_text(f"{labels[k]}→{guess[k]} ({p[k]:.2f})")
+            title.color = "black" if guess[k] == labels[k] else "tab:red"
         wrong = int((guess != labels).sum())
-        fig.suptitle(f"after epoch {epoch}: {wrong} of {len(labels)} wrong "
-                     "(true → predicted (probability))", fontsize=10)
-        fig.tight_layout(rect=(0, 0, 1, 0.95))
-        return fig
+        heading.set_text(f"after epoch {epoch}: {wrong} of {len(labels)} wrong "
+                         "(true → predicted (probability))")
+        return sheet
 
     return Explorer(render, [Control("epoch", list(range(1, predicted.shape[0] + 1)))],
                     title="Predictions on fixed test digits, epoch by epoch")

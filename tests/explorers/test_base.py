@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from cnnlab.explorers import base
-from cnnlab.explorers.base import MAX_FRAMES, Control, Explorer, figure_to_png
+from cnnlab.explorers.base import MAX_FRAMES, Control, Explorer, to_png
 
 NUMBERS = [1, 2, 3]
 WORDS = ["a", "b"]
@@ -87,35 +87,35 @@ def test_control_rejects_bad_input(kwargs, match):
         Control(**args)
 
 
-# -- figure_to_png ------------------------------------------------------------------------
+# -- to_png -------------------------------------------------------------------------------
 
 
-def test_figure_to_png_is_deterministic_and_closes_the_figure():
+def test_to_png_of_a_figure_is_deterministic_and_closes_the_figure():
     first = _render(1, "a")
-    png = figure_to_png(first)
+    png = to_png(first)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert not plt.fignum_exists(first.number)
-    assert figure_to_png(_render(1, "a")) == png
-    assert figure_to_png(_render(1, "b")) != png
+    assert to_png(_render(1, "a")) == png
+    assert to_png(_render(1, "b")) != png
     assert b"Software" not in png
     # 1.0 x 0.5 inches: the IHDR chunk holds width and height in pixels.
     width, height = (int.from_bytes(png[k:k + 4], "big") for k in (16, 20))
     assert width == base.STATIC_DPI
     assert abs(height - base.STATIC_DPI / 2) <= 1
-    big = figure_to_png(_render(1, "a"), dpi=128)
+    big = to_png(_render(1, "a"), dpi=128)
     assert int.from_bytes(big[16:20], "big") == 128
 
 
 @pytest.mark.parametrize("value", [None, b"\x89PNG", "figure"], ids=["none", "bytes", "str"])
-def test_figure_to_png_rejects_bad_input(value):
-    with pytest.raises(TypeError, match=r"must return a matplotlib Figure"):
-        figure_to_png(value)
+def test_to_png_rejects_bad_input(value):
+    with pytest.raises(TypeError, match=r"must return a Sheet or a matplotlib Figure"):
+        to_png(value)
 
 
-def test_figure_to_png_rejects_axes():
+def test_to_png_rejects_axes():
     _, ax = plt.subplots()
-    with pytest.raises(TypeError, match=r"must return a matplotlib Figure, got Axes"):
-        figure_to_png(ax)
+    with pytest.raises(TypeError, match=r"must return a Sheet or a matplotlib Figure, got Axes"):
+        to_png(ax)
 
 
 # -- Explorer construction ----------------------------------------------------------------
@@ -173,7 +173,7 @@ def test_frames_are_row_major_last_control_fastest(explorer):
     assert len(pictures) == 6
     for k in range(6):
         i, j = divmod(k, len(WORDS))
-        expected = figure_to_png(_render(n=NUMBERS[i], word=WORDS[j]))
+        expected = to_png(_render(n=NUMBERS[i], word=WORDS[j]))
         assert pictures[index[k]] == expected, k
 
 
@@ -184,7 +184,7 @@ def test_equal_frames_are_stored_once():
     pictures, index = Explorer(ignores_word, _controls(), title="t").frames()
     assert len(pictures) == 3
     assert index == [0, 0, 1, 1, 2, 2]
-    assert pictures[index[4]] == figure_to_png(_render(3, ""))
+    assert pictures[index[4]] == to_png(_render(3, ""))
 
 
 def test_frames_pass_static_extra():
@@ -217,16 +217,19 @@ def test_to_html_controls_and_initial_frame(explorer):
     assert 'data-control="n"' in slider
     labels = re.search(r'data-labels="([^"]*)"', slider).group(1)
     assert json.loads(html.unescape(labels)) == ["1", "2", "3"]
-    assert "<label>number <input" in page
+    assert f'<label style="{base._LABEL_STYLE}">number <input' in page
+    # Disabled with a note until the site's script runs (a stored output in JupyterLab).
+    assert slider.endswith(" disabled>")
+    assert "run the notebook to explore" in page
     assert "<output>2</output>" in page
 
     assert page.count("<select") == 1
-    select = re.search(r'<select data-control="word">(.*?)</select>', page).group(1)
+    select = re.search(r'<select data-control="word" disabled>(.*?)</select>', page).group(1)
     options = re.findall(r"<option[^>]*>[^<]*</option>", select)
     assert options == ['<option value="0">a</option>', '<option value="1" selected>b</option>']
 
     initial = base64.b64decode(_img_src(page))
-    assert initial == figure_to_png(_render(n=2, word="b"))
+    assert initial == to_png(_render(n=2, word="b"))
     assert base._STATIC_JS in page
 
 
@@ -244,10 +247,12 @@ def test_to_html_formats_float_slider_labels():
     labels = re.search(r'data-labels="([^"]*)"', page).group(1)
     assert json.loads(html.unescape(labels)) == ["0.5", "1", "2.25"]
     assert "<output>1</output>" in page
-    assert base64.b64decode(_img_src(page)) == figure_to_png(_render(1.0, ""))
+    assert base64.b64decode(_img_src(page)) == to_png(_render(1.0, ""))
 
 
-def test_repr_mimebundle_outside_a_kernel(explorer):
+def test_repr_mimebundle_outside_a_kernel(explorer, monkeypatch):
+    monkeypatch.delenv(base.FRAMES_ENV, raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     assert not base._in_kernel()
     bundle = explorer._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html"}
@@ -279,6 +284,7 @@ const inputs = input.controls.map(c => ({
   nextElementSibling: {textContent: ''},
   addEventListener: (event, fn) => handlers.push([event, fn]),
 }));
+inputs.forEach(el => { el.disabled = true; });
 const img = {src: 'initial'};
 const root = {
   querySelector: s => s === 'script.cnnlab-data' ? {textContent: input.payload}
@@ -293,7 +299,8 @@ for (const combo of input.combos) {
   handlers.forEach(([event, fn]) => { if (event === 'input') fn(); });
   shown.push({src: img.src, labels: inputs.map(el => el.nextElementSibling.textContent)});
 }
-process.stdout.write(JSON.stringify({shown: shown, listeners: handlers.length}));
+process.stdout.write(JSON.stringify({shown: shown, listeners: handlers.length,
+                                     disabled: inputs.map(el => el.disabled)}));
 """
 
 
@@ -323,9 +330,10 @@ def test_static_script_shows_the_selected_frame():
     )
     out = json.loads(result.stdout)
     assert out["listeners"] == 3
+    assert out["disabled"] == [False, False, False]      # the script enables the controls
     for combo, shown in zip(combos, out["shown"], strict=True):
         n, word, x = NUMBERS[combo[0]], WORDS[combo[1]], [0.5, 1.5][combo[2]]
-        expected = figure_to_png(render(n, word, x))
+        expected = to_png(render(n, word, x))
         assert base64.b64decode(shown["src"].removeprefix("data:image/png;base64,")) == \
             expected, combo
         assert shown["labels"][0] == str(n)
@@ -352,15 +360,15 @@ def test_widget_renders_and_follows_the_controls(explorer):
     assert isinstance(dropdown, ipywidgets.Dropdown)
     assert tuple(dropdown.options) == ("a", "b") and dropdown.value == "b"
     assert bytes(image.value).startswith(b"\x89PNG")
-    assert bytes(image.value) == figure_to_png(_render(2, "b"), dpi=90)
+    assert bytes(image.value) == to_png(_render(2, "b"))
     assert message.value == ""
 
     before = bytes(image.value)
     slider.value = 3
     assert bytes(image.value) != before
-    assert bytes(image.value) == figure_to_png(_render(3, "b"), dpi=90)
+    assert bytes(image.value) == to_png(_render(3, "b"))
     dropdown.value = "a"
-    assert bytes(image.value) == figure_to_png(_render(3, "a"), dpi=90)
+    assert bytes(image.value) == to_png(_render(3, "a"))
 
 
 def test_widget_uses_live_values():
@@ -389,7 +397,7 @@ def test_widget_reports_render_errors_and_keeps_the_picture():
     assert bytes(image.value) == before
     slider.value = 1
     assert message.value == ""
-    assert bytes(image.value) == figure_to_png(_render(1, "b"), dpi=90)
+    assert bytes(image.value) == to_png(_render(1, "b"))
 
 
 def test_widget_live_extra_reaches_render():
@@ -402,6 +410,112 @@ def test_widget_live_extra_reaches_render():
                    static_extra={"typed": ""}).widget()
     assert typed in box.children[2].children
     image = [c for c in box.children if isinstance(c, ipywidgets.Image)][0]
-    assert bytes(image.value) == figure_to_png(_render(2, "bx"), dpi=90)
+    assert bytes(image.value) == to_png(_render(2, "bx"))
     typed.value = "yz"
-    assert bytes(image.value) == figure_to_png(_render(2, "byz"), dpi=90)
+    assert bytes(image.value) == to_png(_render(2, "byz"))
+
+
+# -- where frames are rendered, the picture cache, links ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "colab", "wanted"),
+    [({}, False, True),                                        # nbval, nbconvert, make execute
+     ({"JPY_SESSION_NAME": "ch1.ipynb"}, False, False),        # JupyterLab, a hub, Binder
+     ({}, True, False),                                        # Colab
+     ({"JPY_SESSION_NAME": "ch1.ipynb", "CNNLAB_STATIC_FRAMES": "1"}, False, True),
+     ({"CNNLAB_STATIC_FRAMES": "0"}, False, False)],
+    ids=["recording", "lab-session", "colab", "forced-on", "forced-off"])
+def test_static_frames_wanted(monkeypatch, env, colab, wanted):
+    import sys
+    import types
+
+    for name in ("JPY_SESSION_NAME", base.FRAMES_ENV):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    if colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    assert base.static_frames_wanted() is wanted
+
+
+def test_repr_mimebundle_of_a_live_reader_renders_no_frames(monkeypatch):
+    calls = []
+
+    def render(n, word):
+        calls.append((n, word))
+        return _render(n, word)
+
+    monkeypatch.setenv("JPY_SESSION_NAME", "ch1.ipynb")
+    monkeypatch.delenv(base.FRAMES_ENV, raising=False)
+    monkeypatch.setattr(base, "_in_kernel", lambda: True)
+    bundle = Explorer(render, _controls(), title="t")._repr_mimebundle_()
+    assert calls == [(2, "b")]                  # the live widget's first picture, no frames
+    assert "cnnlab-frame" not in bundle["text/html"]
+    assert "needs a running kernel" in bundle["text/html"]
+    assert VIEW_KEY in bundle
+
+
+def test_picture_is_cached_per_combination_and_bounded(monkeypatch):
+    calls = []
+
+    def render(n, word):
+        calls.append((n, word))
+        return _render(n, word)
+
+    explorer = Explorer(render, _controls(), title="t")
+    first = explorer.picture(n=1, word="a")
+    assert explorer.picture(n=1, word="a") == first and calls == [(1, "a")]
+    explorer.clear_pictures()
+    assert explorer.picture(n=1, word="a") == first and len(calls) == 2
+    monkeypatch.setattr(base, "LIVE_CACHE", 2)
+    explorer.picture(n=2, word="a")
+    explorer.picture(n=3, word="a")                       # (1, 'a') is the oldest: dropped
+    explorer.picture(n=1, word="a")
+    assert calls[-1] == (1, "a") and len(calls) == 5
+    typed = []
+
+    def with_upload(n, word, upload):
+        typed.append(upload)
+        return _render(n, word)
+
+    uploads = Explorer(with_upload, _controls(), title="t",
+                       live_extra={"upload": ipywidgets.Text()}, static_extra={"upload": ()})
+    uploads.picture(n=1, word="a", upload=[{"content": b"x"}])
+    uploads.picture(n=1, word="a", upload=[{"content": b"x"}])
+    assert len(typed) == 2                                   # a list of dicts is not cached
+
+
+def test_links_move_the_linked_control_first():
+    seen = []
+
+    def render(n, word, typed):
+        seen.append((n, word, typed))
+        return _render(n, word + typed)
+
+    typed = ipywidgets.Text("")
+    explorer = Explorer(render, _controls(), title="t", live_extra={"typed": typed},
+                        static_extra={"typed": ""}, links={"typed": {"word": "a"}})
+    _, _, (slider, dropdown) = _parts(explorer.widget())
+    seen.clear()
+    typed.value = "z"
+    assert dropdown.value == "a"
+    assert seen == [(2, "a", "z")]                 # one picture, with the link applied
+    dropdown.value = "b"
+    assert seen[-1] == (2, "b", "z")               # the other controls keep working
+    slider.value = 3
+    assert seen[-1] == (3, "b", "z")
+
+
+@pytest.mark.parametrize(
+    ("links", "match"),
+    [({"nope": {"word": "a"}}, r"links: 'nope' is not a control"),
+     ({"n": {"nope": 1}}, r"links: 'n' sets 'nope' to 1, which is not a control"),
+     ({"n": {"word": "zz"}}, r"links: 'n' sets 'word' to 'zz', which is not a control "
+                             r"offering that value")],
+    ids=["unknown-source", "unknown-target", "unknown-value"])
+def test_links_reject_bad_input(links, match):
+    with pytest.raises(ValueError, match=match):
+        Explorer(_render, _controls(), title="t", links=links)

@@ -6,14 +6,14 @@ refused when the explorer is made, before anything is drawn.
 """
 
 import keras
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.colors import to_rgb
 from matplotlib.patches import Rectangle
 
 from cnnlab import reference
 from cnnlab.explorers import sliding_window_explorer, small_digits
-from cnnlab.explorers.base import figure_to_png
+from cnnlab.explorers.base import to_png
 from cnnlab.explorers.sliding_window import ONE_BY_ONE, ONE_CHANNEL, THREE_CHANNELS
 
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
@@ -24,6 +24,9 @@ CASES = {
     THREE_CHANNELS: (np.stack([SOBEL_X, SOBEL_X.T, EDGE], axis=-1), 0.5),
     ONE_BY_ONE: (np.array([1.0, -1.0, 0.5], np.float32).reshape(1, 1, 3), 0.0),
 }
+
+KERNEL_NAMES = {ONE_CHANNEL: ["Sobel x"], THREE_CHANNELS: ["Sobel x", "Sobel y", "edge"],
+                ONE_BY_ONE: ["weight 1", "weight -1", "weight 0.5"]}
 
 
 @pytest.fixture
@@ -41,6 +44,36 @@ def _small_input(digits, case):
 
 def _panel(ax):
     return np.asarray(ax.images[0].get_array())
+
+
+def _cell_texts(sheet, ax):
+    """The numbers written over the cells of the image in ``ax``, as an array of str."""
+    shape = _panel(ax).shape
+    texts = np.full(shape, "", dtype=object)
+    height = sheet.figure.bbox.height
+    for label in sheet.labels:
+        x, y, anchor = label.place()
+        col, row = ax.transData.inverted().transform((x, height - y))
+        inside = -0.5 < row < shape[0] - 0.5 and -0.5 < col < shape[1] - 0.5
+        if label.visible and anchor == "mm" and inside:
+            assert texts[round(row), round(col)] == ""      # one number per cell
+            texts[round(row), round(col)] = label.text
+    return texts
+
+
+def _written(values):
+    """How a value reads in its cell: rounded to two decimals, no trailing zeros, no "-0"."""
+    def write(v):
+        return f"{round(float(v), 2) + 0.0:.2f}".rstrip("0").rstrip(".")
+
+    if np.ndim(values) == 0:
+        return write(values)
+    return np.vectorize(write, otypes=[object])(values)
+
+
+def _boxes(ax, colour):
+    return [p for p in ax.patches if isinstance(p, Rectangle) and p.get_visible()
+            and p.get_edgecolor()[:3] == pytest.approx(to_rgb(colour))]
 
 
 def test_small_digits_keeps_the_brightest_pixel_of_each_block(digits):
@@ -76,58 +109,94 @@ def test_the_sum_shown_is_the_keras_output_pixel(digits, explorer, case, row, co
     want = keras.ops.convert_to_numpy(
         keras.ops.conv(x[None], kernel[..., None], strides=stride, padding=padding))[0, ..., 0]
     want = want + bias
-    fig = explorer.render(case=case, row=row, col=col, stride=stride, padding=padding)
+    sheet = explorer.render(case=case, row=row, col=col, stride=stride, padding=padding)
     channels = kernel.shape[2]
-    output = fig.axes[4 * channels]
+    axes = sheet.figure.axes
+    output = axes[4 * channels]
     np.testing.assert_allclose(_panel(output), want, atol=1e-5)
     value = float(want[row, col])
-    shown = float(output.get_title().split("\n")[2].removeprefix("= "))    # two decimals
+    title = sheet.title(output)
+    shown = float(title.split("\n")[2].removeprefix("= "))    # two decimals
     assert shown == pytest.approx(value, abs=0.005)
-    assert f"u[{row}, {col}]" in output.get_title()
+    assert f"u[{row}, {col}]" in title
     term = reference.window_products(x, kernel, row, col, bias, stride, padding)
     assert term.value == pytest.approx(value, abs=1e-5)
     for k in range(channels):
-        np.testing.assert_array_equal(_panel(fig.axes[4 * k + 1]), term.window[..., k])
-        np.testing.assert_array_equal(_panel(fig.axes[4 * k + 2]), kernel[..., k])
-        np.testing.assert_allclose(_panel(fig.axes[4 * k + 3]),
-                                   term.window[..., k] * kernel[..., k])
+        products = term.window[..., k] * kernel[..., k]
+        np.testing.assert_array_equal(_panel(axes[4 * k + 1]), term.window[..., k])
+        np.testing.assert_array_equal(_panel(axes[4 * k + 2]), kernel[..., k])
+        np.testing.assert_allclose(_panel(axes[4 * k + 3]), products)
+        # Every cell carries its number: the pixels, the weights, their products. The
+        # kernel, the same in every picture of a case, is drawn once, with matplotlib.
+        for j, values in [(1, term.window[..., k]), (3, products)]:
+            np.testing.assert_array_equal(_cell_texts(sheet, axes[4 * k + j]), _written(values))
+        weights = {(t.get_position()[1], t.get_position()[0]): t.get_text()
+                   for t in axes[4 * k + 2].texts}
+        assert weights == {(i, j): _written(v) for (i, j), v in np.ndenumerate(kernel[..., k])}
+        assert _cell_texts(sheet, axes[4 * k + 2]).tolist() == np.full(kernel.shape[:2],
+                                                                       "").tolist()
+        assert axes[4 * k + 2].get_title() == f"kernel: {KERNEL_NAMES[case][k]}"
+        assert sheet.title(axes[4 * k + 3]) == f"products, sum {_written(products.sum())}"
         # The window's (red) frame on the input sits where equation (1.2) puts it: s*row, s*col.
-        frame = [p for p in fig.axes[4 * k].patches if p.get_edgecolor()[:3] ==
-                 pytest.approx(plt.matplotlib.colors.to_rgb("tab:red"))]
+        frame = _boxes(axes[4 * k], "tab:red")
         assert len(frame) == 1
         assert frame[0].get_xy() == (term.left - 0.5, term.top - 0.5)
         assert (frame[0].get_height(), frame[0].get_width()) == kernel.shape[:2]
-    plt.close(fig)
+        # The image's own place in the padded input (orange), only where there is padding.
+        padded = padding == "same" and kernel.shape[0] > 1
+        assert len(_boxes(axes[4 * k], "tab:orange")) == padded
+    assert _cell_texts(sheet, output).tolist() == np.full(want.shape, "").tolist()
 
 
 def test_the_three_channel_sum_adds_the_channels_and_the_bias(digits, explorer):
     kernel, bias = CASES[THREE_CHANNELS]
     x = _small_input(digits, THREE_CHANNELS)
-    fig = explorer.render(case=THREE_CHANNELS, row=2, col=2, stride=1, padding="valid")
-    title = fig.axes[12].get_title()
+    sheet = explorer.render(case=THREE_CHANNELS, row=2, col=2, stride=1, padding="valid")
+    title = sheet.title(sheet.figure.axes[12])
     sums = [float((x[2:5, 2:5, k] * kernel[..., k]).sum()) for k in range(3)]
     parts = title.split("\n")[1].split(" = ", 1)[1].split(" + ")
     assert [float(p.strip("()")) for p in parts[:3]] == pytest.approx(sums, abs=0.005)
     assert all(p.startswith("(-") for p, v in zip(parts[:3], sums, strict=True) if v <= -0.005)
     assert parts[3] == "b (0.5)"
-    assert len(fig.axes) == 13
-    plt.close(fig)
+    assert len(sheet.figure.axes) == 13
+    assert sheet.title(None) == f"{THREE_CHANNELS}: input 7x7; red: the window"
+
+
+def test_same_padding_is_named_and_framed(explorer):
+    sheet = explorer.render(case=ONE_CHANNEL, row=0, col=0, stride=1, padding="same")
+    assert sheet.title(None) == (f"{ONE_CHANNEL}: input 7x7, padded to 9x9 (orange: the "
+                                 "image); red: the window")
+    frame = _boxes(sheet.figure.axes[0], "tab:orange")
+    assert [(f.get_xy(), f.get_width(), f.get_height()) for f in frame] == [((0.5, 0.5), 7, 7)]
+    np.testing.assert_array_equal(_panel(sheet.figure.axes[0])[[0, -1]], 0)
 
 
 def test_a_position_past_the_edge_shows_the_last_pixel_and_says_so(explorer):
     # stride 2, 'valid' on 7x7 with 3x3: a 3x3 output, so row 6 and column 5 become 2.
-    fig = explorer.render(case=ONE_CHANNEL, row=6, col=5, stride=2, padding="valid")
-    title = fig.axes[4].get_title()
+    sheet = explorer.render(case=ONE_CHANNEL, row=6, col=5, stride=2, padding="valid")
+    output = sheet.figure.axes[4]
+    title = sheet.title(output)
     assert "output 3x3" in title and "u[2, 2]" in title and "past the edge" in title
-    marks = [p for p in fig.axes[4].patches if isinstance(p, Rectangle)]
+    marks = [p for p in output.patches if isinstance(p, Rectangle) and p.get_visible()]
     assert {p.get_xy() for p in marks} == {(1.5, 1.5)}
-    plt.close(fig)
+    assert len(_boxes(output, "black")) == 1
 
 
 def test_one_by_one_pictures_do_not_depend_on_padding(explorer):
-    same = explorer.render(case=ONE_BY_ONE, row=2, col=1, stride=2, padding="same")
-    valid = explorer.render(case=ONE_BY_ONE, row=2, col=1, stride=2, padding="valid")
-    assert figure_to_png(same) == figure_to_png(valid)
+    same = to_png(explorer.render(case=ONE_BY_ONE, row=2, col=1, stride=2, padding="same"))
+    valid = to_png(explorer.render(case=ONE_BY_ONE, row=2, col=1, stride=2, padding="valid"))
+    assert same == valid
+
+
+def test_a_picture_does_not_depend_on_the_pictures_before_it(digits):
+    combos = [dict(case=case, row=row, col=col, stride=stride, padding=padding)
+              for case in CASES for row, col, stride, padding
+              in [(0, 1, 1, "valid"), (6, 6, 2, "same"), (2, 3, 1, "same")]]
+    first = [sliding_window_explorer(*digits, digits=(3, 1, 4)).picture(**c) for c in combos]
+    explorer = sliding_window_explorer(*digits, digits=(3, 1, 4))
+    after = [explorer.picture(**c) for c in combos[::-1]][::-1]
+    assert after == first
+    assert len(set(first)) == len(first)
 
 
 # -- bad input: refused when the explorer is made, before anything is drawn ---------------
