@@ -78,7 +78,8 @@ LAB_IDLE_S ?= 900
 lab: $(STAMP) data
 	@mkdir -p scratch
 	@for nb in $(NOTEBOOKS); do test -e "scratch/$$(basename $$nb)" || cp "$$nb" scratch/; done
-	$(BIN)/jupyter lab scratch --MappingKernelManager.cull_idle_timeout=$(LAB_IDLE_S) \
+	$(BIN)/jupyter lab scratch $$([ "$$(id -u)" = 0 ] && echo --allow-root) \
+	  --MappingKernelManager.cull_idle_timeout=$(LAB_IDLE_S) \
 	  --MappingKernelManager.cull_interval=60 --MappingKernelManager.cull_connected=False
 
 test: test-unit test-notebooks test-site
@@ -148,7 +149,7 @@ execute: $(STAMP) data
 
 # Re-run every recorded run of cnnlab.zoo from scratch (the reference models,
 # the chapters' short trainings, chapter 7's learning process: about an hour on
-# two CPU cores), writing cnnlab/weights/. Progress: one line per epoch.
+# two CPU cores), writing cnnlab/weights/. Progress: a bar over all epochs, a line per epoch.
 # RUNS='gap_cnn' re-runs one of them.
 reproduce: $(STAMP) data
 	@if [ -n "$(MODELS)" ]; then echo "MODELS is now RUNS: make reproduce RUNS='$(MODELS)'"; exit 2; fi

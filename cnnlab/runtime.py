@@ -15,6 +15,18 @@ so the line would sit under a chapter's first cell, on the website too, with
 a time stamp that differs from run to run. Each chapter therefore starts
 TensorFlow through :func:`quiet_tensorflow` first.
 
+TensorFlow reads that level once, as it starts, and a level below 3 lets
+C++ lines through for as long as the kernel runs. ``model.predict`` with op
+determinism on (:func:`set_seed`) sets one off: tf.data rewrites Keras'
+parallel map into a sequential one for determinism, keeps an attribute that
+the sequential op lacks, and logs "E0000 ... NodeDef mentions attribute
+use_unbounded_threadpool which is not in the op definition" (TF 2.21),
+harmless and no fault of the chapter's (chapter 7 would show it three
+times). A kernel's environment may hold a lower level, and an empty value
+counts as 0, so :func:`quiet_tensorflow` raises the level to 3 whatever was
+set before. TensorFlow's errors still arrive as Python exceptions carrying its
+message.
+
 It also keeps one Python warning out: "N out of the last M calls to
 <function TensorFlowTrainer.make_predict_function.<locals>.one_step_on_data_distributed
 at 0x...> triggered tf.function retracing". ``model.predict`` compiles one
@@ -51,11 +63,13 @@ _NO_RETRACING_WARNING = _NoRetracingWarning()
 def quiet_tensorflow() -> None:
     """Import TensorFlow with its start-up log lines kept out of the output.
 
-    Sets ``TF_CPP_MIN_LOG_LEVEL`` to 3 (only fatal errors) unless it is set
-    already, and imports TensorFlow while the process's standard error (file
-    descriptor 2, which C++ writes to) points at the null device. Python's
-    own exceptions are not affected: a failed import still raises. Once
-    TensorFlow is imported, calling this again imports nothing.
+    Sets ``TF_CPP_MIN_LOG_LEVEL`` to 3 (only fatal errors) when it is unset,
+    empty or lower (see the module's notes), and imports TensorFlow while the
+    process's standard error (file descriptor 2, which C++ writes to) points
+    at the null device. Python's own exceptions are not affected: a failed
+    import still raises. Once TensorFlow is imported, calling this again
+    imports and sets nothing; so to see TensorFlow's C++ log lines, import
+    TensorFlow before calling this.
 
     Also drops TensorFlow's "triggered tf.function retracing" warning, which
     predicting with several models sets off (see the module's notes); its
@@ -66,7 +80,11 @@ def quiet_tensorflow() -> None:
     logging.getLogger("tensorflow").addFilter(_NO_RETRACING_WARNING)
     if "tensorflow" in sys.modules:
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # Raised, not only defaulted: a level set lower before, or set empty (which counts as
+    # 0), would let tf.data's determinism rewrite log into the chapters' pages.
+    level = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "")
+    if not (level.isdigit() and int(level) >= 3):
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     sys.stderr.flush()
     saved = os.dup(2)
     try:

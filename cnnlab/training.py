@@ -60,7 +60,8 @@ class TrainingRun:
 def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: int,
           batch_size: int, validation_split: float = 0.0, probe: np.ndarray | None = None,
           keep_weights: bool = False, images_per_epoch: int | None = None, seed: int = 0,
-          monitor: Callable | None = None, verbose: int = 2) -> TrainingRun:
+          monitor: Callable | None = None, on_epoch: Callable | None = None,
+          verbose: int = 2) -> TrainingRun:
     """Compile ``model`` for 10-class classification and fit it, recording each epoch.
 
     The loss is the cross-entropy of the softmax output (the source's
@@ -97,6 +98,10 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
         dict of arrays) is kept in ``TrainingRun.monitored``. A monitor with a
         ``begin`` method also gets ``monitor.begin(model)`` once before the
         first update (to see the initial weights).
+    on_epoch : callable, optional
+        ``on_epoch(epoch, logs)`` is called after every epoch, once it is
+        recorded, with the epoch's number (1-based) and Keras' figures for it
+        (a dict: 'loss', 'accuracy', ...): for a caller's own progress report.
     verbose : int, default 2
         Keras' progress: 2 prints one line per epoch, 0 nothing.
 
@@ -108,7 +113,8 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
     ------
     TypeError, ValueError
         For bad images, labels, probe, epochs, batch size, validation split,
-        images per epoch (more than the training images), seed or monitor.
+        images per epoch (more than the training images), seed, monitor or
+        on_epoch.
     """
     import keras
 
@@ -125,6 +131,8 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
         raise TypeError(f"optimizer must be a keras Optimizer, got {type(optimizer).__name__}.")
     if monitor is not None and not callable(monitor):
         raise TypeError(f"monitor must be callable, got {type(monitor).__name__}.")
+    if on_epoch is not None and not callable(on_epoch):
+        raise TypeError(f"on_epoch must be callable, got {type(on_epoch).__name__}.")
     # Keras keeps the first floor(N * (1 - split)) images for training.
     n_train = int(math.floor(images.shape[0] * (1.0 - validation_split)))
     if images_per_epoch is not None:
@@ -154,6 +162,8 @@ def train(model, images: np.ndarray, labels: np.ndarray, *, optimizer, epochs: i
                 run.weights.append(weights_by_path(self.model))
             if monitor is not None:
                 monitored.append(monitor(self.model))
+            if on_epoch is not None:
+                on_epoch(epoch + 1, dict(logs or {}))
 
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])

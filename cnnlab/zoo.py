@@ -478,12 +478,14 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray, batch_size: int = 12
             "macro_f1": macro_f1(labels, predicted)}
 
 
-def reproduce(name: str, directory: str | Path | None = None, verbose: int = 2) -> dict:
+def reproduce(name: str, directory: str | Path | None = None, verbose: int = 2,
+              on_epoch: Callable | None = None) -> dict:
     """Run a recipe from scratch and store what it records.
 
-    Shows Keras' progress (one line per epoch with ``verbose=2``). Kept
-    weights are rounded to float16, set back, and the stored model is
-    evaluated on the 10,000 test digits.
+    Shows Keras' progress (one line per epoch with ``verbose=2``), and calls
+    ``on_epoch(epoch, logs)`` after every epoch when given (see
+    :func:`cnnlab.training.train`). Kept weights are rounded to float16, set
+    back, and the stored model is evaluated on the 10,000 test digits.
 
     Returns
     -------
@@ -512,7 +514,7 @@ def reproduce(name: str, directory: str | Path | None = None, verbose: int = 2) 
                 batch_size=recipe.batch_size, validation_split=recipe.validation_split,
                 images_per_epoch=recipe.images_per_epoch, seed=recipe.seed,
                 probe=x_test if recipe.follow_test_set else None, monitor=monitor,
-                verbose=verbose)
+                on_epoch=on_epoch, verbose=verbose)
     seconds = time.perf_counter() - start
     arrays: dict[str, np.ndarray] = {}
     extra: dict = {"eight_bit": []}
@@ -574,19 +576,38 @@ def unmet_claims(name: str, figures: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m cnnlab.zoo [names...]``: reproduce the named runs (all by default)."""
+    """``python -m cnnlab.zoo [names...]``: reproduce the named runs (all by default).
+
+    One progress bar counts the epochs of all the named runs (with the time
+    left), and one line per epoch is written above it.
+    """
+    from tqdm.auto import tqdm  # a text bar in a terminal, a widget in a notebook
+
     names = (argv if argv is not None else sys.argv[1:]) or list(RECIPES)
     for name in names:
         if name not in RECIPES:
             print(f"unknown run {name!r}; the zoo has {sorted(RECIPES)}.", file=sys.stderr)
             return 2
     failures = []
-    for name in names:
-        print(f"Training {name}: {RECIPES[name].source}.", flush=True)
-        result = reproduce(name)
-        figures = ", ".join(f"{k} {v:.4f}" for k, v in result["test"].items())
-        print(f"{name}: {figures}; {result['seconds'] / 60:.1f} min.", flush=True)
-        failures += unmet_claims(name, result["test"])
+    with tqdm(total=sum(RECIPES[name].epochs for name in names), unit="epoch") as bar:
+
+        def say(line: str) -> None:
+            bar.write(line)        # above the bar, on standard output
+            sys.stdout.flush()     # now, also into a pipe or a log file
+
+        for number, name in enumerate(names, start=1):
+            bar.set_description(f"run {number}/{len(names)}")
+            say(f"Training {name}: {RECIPES[name].source}.")
+
+            def epoch_done(epoch: int, logs: dict, name: str = name) -> None:
+                figures = ", ".join(f"{k} {v:.4f}" for k, v in logs.items())
+                say(f"{name} epoch {epoch}/{RECIPES[name].epochs}: {figures}")
+                bar.update()
+
+            result = reproduce(name, verbose=0, on_epoch=epoch_done)
+            figures = ", ".join(f"{k} {v:.4f}" for k, v in result["test"].items())
+            say(f"{name}: {figures}; {result['seconds'] / 60:.1f} min.")
+            failures += unmet_claims(name, result["test"])
     for failure in failures:
         print(f"claim not met, the book's text needs a look: {failure}", file=sys.stderr)
     return 1 if failures else 0

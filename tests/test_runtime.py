@@ -37,6 +37,50 @@ def test_tensorflow_starts_quietly_and_loudly_without_it():
     assert quiet.stderr.strip() == "still writes"               # stderr is given back
 
 
+# With op determinism on, as set_seed sets it, model.predict makes tf.data log a C++
+# line (TF 2.21): "E0000 ... NodeDef mentions attribute use_unbounded_threadpool ...".
+_PREDICT = """
+import keras
+import numpy as np
+from cnnlab.runtime import set_seed
+set_seed(0)
+model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+model.predict(np.zeros((2, 3), np.float32), verbose=0)
+"""
+
+
+def _without_variables(level):
+    """Python as a hub, Binder or Colab kernel runs it: none of the Makefile's variables."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("TF_") and k != "PYTHONHASHSEED"}
+    if level is not None:
+        env["TF_CPP_MIN_LOG_LEVEL"] = level
+    return env
+
+
+@pytest.mark.parametrize("level", [None, "", "0"], ids=["unset", "empty", "0"])
+def test_predicting_leaves_standard_error_empty_whatever_level_was_set(level):
+    quiet = subprocess.run(
+        [sys.executable, "-c", "from cnnlab.runtime import quiet_tensorflow\n"
+                               "quiet_tensorflow()\n" + _PREDICT],
+        env=_without_variables(level), capture_output=True, text=True, timeout=300,
+        check=True)
+    assert quiet.stderr == ""
+
+
+def test_the_predict_line_shows_when_tensorflow_started_first():
+    # What the level keeps out still happens, and a reader who starts TensorFlow first
+    # (to read its C++ log) still gets it: quiet_tensorflow then changes nothing.
+    loud = subprocess.run(
+        [sys.executable, "-c", "import tensorflow\n"
+                               "from cnnlab.runtime import quiet_tensorflow\n"
+                               "quiet_tensorflow()\n" + _PREDICT],
+        env=_without_variables("0"), capture_output=True, text=True, timeout=300,
+        check=True)
+    assert "use_unbounded_threadpool" in loud.stderr, \
+        "tf.data no longer logs this: the note on it in cnnlab/runtime.py can go"
+
+
 class _Untouchable:
     def __getattr__(self, name):
         raise AssertionError(f"os.{name} used: standard error must be left alone")

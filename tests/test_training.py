@@ -209,6 +209,8 @@ _IMAGES, _LABELS = _problem(seed=4, n=20)
         ({"seed": -1}, ValueError, r"^seed must be at least 0"),
         ({"seed": 1.5}, TypeError, r"^seed must be an int"),
         ({"seed": None, "images_per_epoch": 4}, TypeError, r"^seed must be an int"),
+        ({"on_epoch": 3}, TypeError, r"^on_epoch must be callable, got int"),
+        ({"on_epoch": "tqdm"}, TypeError, r"^on_epoch must be callable, got str"),
     ],
     ids=["images-uint8", "images-255", "images-negative", "images-3d", "images-empty",
          "labels-short", "labels-float", "labels-10", "labels-minus-1", "epochs-0",
@@ -216,7 +218,8 @@ _IMAGES, _LABELS = _problem(seed=4, n=20)
          "split-nan", "split-bool", "optimizer-str", "optimizer-none", "probe-3d", "probe-range",
          "probe-list", "per-epoch-0", "per-epoch-negative", "per-epoch-too-many",
          "per-epoch-above-split", "per-epoch-float", "per-epoch-bool", "per-epoch-str",
-         "monitor-int", "monitor-str", "seed-negative", "seed-float", "seed-none"],
+         "monitor-int", "monitor-str", "seed-negative", "seed-float", "seed-none",
+         "on-epoch-int", "on-epoch-str"],
 )
 def test_train_rejects_bad_input(change, error, match):
     model = _tiny_model()
@@ -335,6 +338,27 @@ def test_monitor_is_called_after_every_epoch_with_the_model():
         np.testing.assert_array_equal(item["kernel"], weights[f"{model.layers[0].name}/kernel"])
     np.testing.assert_array_equal(run.monitored[-1]["kernel"], model.layers[0].kernel.numpy())
     assert not np.array_equal(run.monitored[0]["kernel"], run.monitored[-1]["kernel"])
+
+
+def test_on_epoch_hears_every_epoch_with_the_figures_keras_recorded():
+    images, labels = _problem(seed=7, n=40)
+    model = _tiny_model()
+    heard = []
+
+    def on_epoch(epoch, logs):
+        heard.append((epoch, logs, model.layers[0].kernel.numpy().copy()))
+
+    run = training.train(model, images, labels, optimizer=keras.optimizers.Adam(1e-2),
+                         epochs=3, batch_size=16, validation_split=0.2, keep_weights=True,
+                         on_epoch=on_epoch, verbose=0)
+    assert [epoch for epoch, _, _ in heard] == [1, 2, 3]
+    for e, (_, logs, kernel) in enumerate(heard):
+        assert set(logs) == set(run.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+        for key, values in run.history.items():
+            assert logs[key] == pytest.approx(values[e], rel=1e-6)
+        # called after that very epoch, and after the record of it
+        np.testing.assert_array_equal(kernel, run.weights[e][f"{model.layers[0].name}/kernel"])
+    assert len(run.epoch_seconds) == 3
 
 
 def test_monitor_omitted_leaves_monitored_none():

@@ -1,6 +1,7 @@
 """Tests for cnnlab.zoo: names, a tiny reproduce/load round trip, evaluate by hand, and the
 stored reference models measured on the real MNIST test digits (the book's promise)."""
 
+import dataclasses
 import functools
 import math
 import pickle
@@ -135,6 +136,19 @@ def tiny_zoo(monkeypatch, tmp_path):
     result = zoo.reproduce("tiny_cnn", tmp_path, verbose=0)
     assert len(calls) == 1
     return {"result": result, "directory": tmp_path, "data": data}
+
+
+def test_reproduce_reports_each_epoch_as_it_records_it(monkeypatch, tmp_path):
+    (x_train, y_train), test = _synthetic_mnist()
+    monkeypatch.setattr(zoo, "RECIPES", {"tiny_cnn": dataclasses.replace(TINY, epochs=2)})
+    monkeypatch.setattr(cnnlab.data, "load_mnist", lambda *a, **k: ((x_train, y_train), test))
+    heard = []
+    result = zoo.reproduce("tiny_cnn", tmp_path, verbose=0,
+                           on_epoch=lambda epoch, logs: heard.append((epoch, logs)))
+    assert [epoch for epoch, _ in heard] == [1, 2]
+    for e, (_, logs) in enumerate(heard):
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            assert logs[key] == pytest.approx(result["history"][key][e], rel=1e-6)
 
 
 def test_reproduce_stores_float16_weights_and_a_record(tiny_zoo):
@@ -464,10 +478,34 @@ def test_main_refuses_an_unknown_run_before_training(capsys, monkeypatch):
 
 
 def test_main_fails_when_a_claim_is_not_met(capsys, monkeypatch):
-    monkeypatch.setattr(zoo, "reproduce", lambda name: {
+    monkeypatch.setattr(zoo, "reproduce", lambda name, **kwargs: {
         "test": {"accuracy": 0.5, "loss": 1.0, "macro_f1": 0.5}, "seconds": 60.0})
     assert zoo.main(["gap_cnn"]) == 1
     assert "gap_cnn: accuracy = 0.5000, not in [0.99, 1.0]" in capsys.readouterr().err
-    monkeypatch.setattr(zoo, "reproduce", lambda name: {
+    monkeypatch.setattr(zoo, "reproduce", lambda name, **kwargs: {
         "test": {"accuracy": 0.995, "loss": 0.03, "macro_f1": 0.995}, "seconds": 60.0})
     assert zoo.main(["gap_cnn"]) == 0
+
+
+def test_main_shows_one_bar_over_every_epoch_of_the_runs(capsys, monkeypatch):
+    calls = []
+
+    def fake_reproduce(name, verbose=2, on_epoch=None):
+        calls.append((name, verbose))
+        for epoch in range(1, zoo.RECIPES[name].epochs + 1):
+            on_epoch(epoch, {"loss": 1 / epoch, "accuracy": 0.5})
+        return {"test": {"accuracy": 0.995, "loss": 0.03, "macro_f1": 0.995}, "seconds": 6.0}
+
+    monkeypatch.setattr(zoo, "reproduce", fake_reproduce)
+    assert zoo.main(["keras_mlp", "keras_example_cnn_5_epochs"]) == 0
+    assert calls == [("keras_mlp", 0), ("keras_example_cnn_5_epochs", 0)]  # no Keras lines
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0].startswith("Training keras_mlp: chapter 3's baseline")
+    assert lines[1:21] == [f"keras_mlp epoch {e}/20: loss {1 / e:.4f}, accuracy 0.5000"
+                           for e in range(1, 21)]
+    assert lines[21] == "keras_mlp: accuracy 0.9950, loss 0.0300, macro_f1 0.9950; 0.1 min."
+    assert lines[-2] == "keras_example_cnn_5_epochs epoch 5/5: loss 0.2000, accuracy 0.5000"
+    assert len(lines) == 2 * (1 + 1) + 20 + 5
+    bar = err.split("\r")[-1]       # the bar as it was left: both runs, 20 + 5 epochs
+    assert bar.startswith("run 2/2: 100%") and "25/25" in bar
