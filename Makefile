@@ -87,7 +87,10 @@ test: test-unit test-notebooks test-site
 test-unit: $(STAMP) data
 	$(BIN)/python -m pytest tests -m "not site"
 
-NBVAL := $(BIN)/python -m pytest --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg \
+# The record is made and checked with the site's frames (cnnlab.explorers.base:
+# static_frames_wanted), also when make runs inside a Jupyter session.
+RECORD := CNNLAB_STATIC_FRAMES=1
+NBVAL := $(RECORD) $(BIN)/python -m pytest --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  --nbval-cell-timeout 600 -p no:cacheprovider
 
 test-notebooks: $(STAMP) data
@@ -105,7 +108,7 @@ portability: $(STAMP) data
 # budget (3 minutes, 1.5 GB), and the explainers' throughput against plain
 # forward and backward passes. A benchmark, not a test: run it on a quiet machine.
 bench: $(STAMP) data
-	$(BIN)/python -m cnnlab.bench
+	$(RECORD) $(BIN)/python -m cnnlab.bench
 
 # A lecture's JupyterHub (deploy/jupyterhub_config.py) on localhost with N simulated
 # students, each running CHAPTER at once through the hub's API: per-student time and
@@ -143,7 +146,7 @@ test-site: $(STAMP) browser book
 # explorers' own HTML, and stored state would make the site load widget code).
 execute: $(STAMP) data
 	@for nb in $(NOTEBOOKS); do echo "executing $$nb"; \
-	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  $(RECORD) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.store_widget_state=False "$$nb" \
 	  || exit 1; done
 

@@ -31,6 +31,23 @@ def _as_2d(image: np.ndarray, name: str = "image") -> np.ndarray:
     return image
 
 
+def text_colors(rgba: np.ndarray) -> np.ndarray:
+    """Black on light cells and white on dark ones, whatever the colormap.
+
+    Parameters
+    ----------
+    rgba : ndarray, shape (..., 3) or (..., 4), floats in [0, 1]
+        The cells' colours.
+
+    Returns
+    -------
+    ndarray of str, shape (...)
+        'black' where the luma (0.299 R + 0.587 G + 0.114 B) is above 0.5, else 'white'.
+    """
+    luma = np.asarray(rgba)[..., :3] @ np.array([0.299, 0.587, 0.114])
+    return np.where(luma > 0.5, "black", "white")
+
+
 def show_image(image: np.ndarray, ax: Axes | None = None, title: str | None = None,
                cmap: str = "gray", vmin: float | None = None, vmax: float | None = None,
                colorbar: bool = False,
@@ -68,12 +85,9 @@ def show_image(image: np.ndarray, ax: Axes | None = None, title: str | None = No
     shown = ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     if values:
         text = values if callable(values) else (lambda v: f"{v:.2g}")
-        # Dark text on light cells and light text on dark ones, whatever the colormap.
+        colors = text_colors(shown.cmap(shown.norm(image)))
         for (i, j), v in np.ndenumerate(image):
-            r, g, b, _ = shown.cmap(shown.norm(v))
-            light = 0.299 * r + 0.587 * g + 0.114 * b > 0.5
-            ax.text(j, i, text(v), ha="center", va="center", fontsize=9,
-                    color="black" if light else "white")
+            ax.text(j, i, text(v), ha="center", va="center", fontsize=9, color=colors[i, j])
     if colorbar:
         ax.figure.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
     if title is not None:
@@ -291,6 +305,29 @@ def plot_confusion(matrix: np.ndarray, ax: Axes | None = None,
     return ax
 
 
+def probability_colors(probabilities: np.ndarray, label: int | None = None) -> list[str]:
+    """The bars' colours of :func:`show_probabilities`: the true class green, a wrong
+    prediction red (the prediction blue without a label), the others light gray.
+
+    Parameters
+    ----------
+    probabilities : array_like, shape (K,)
+    label : int, optional
+
+    Returns
+    -------
+    list of str, length K
+    """
+    predicted = int(np.argmax(probabilities))
+    colors = ["lightgray"] * len(probabilities)
+    if label is None:
+        colors[predicted] = "tab:blue"
+    else:
+        colors[predicted] = "tab:red"
+        colors[label] = "tab:green"
+    return colors
+
+
 def show_probabilities(probabilities: np.ndarray, label: int | None = None,
                        ax: Axes | None = None, title: str | None = None) -> Axes:
     """Bar chart of one image's predicted class probabilities.
@@ -315,15 +352,8 @@ def show_probabilities(probabilities: np.ndarray, label: int | None = None,
         raise ValueError(f"probabilities must be 1-D (K,), got shape {probabilities.shape}.")
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 2.6))
-    predicted = int(probabilities.argmax())
-    colors = ["lightgray"] * len(probabilities)
-    if label is not None:
-        colors[predicted] = "tab:green" if predicted == label else "tab:red"
-        if predicted != label:
-            colors[label] = "tab:green"
-    else:
-        colors[predicted] = "tab:blue"
-    ax.bar(range(len(probabilities)), probabilities, color=colors)
+    ax.bar(range(len(probabilities)), probabilities,
+           color=probability_colors(probabilities, label))
     ax.set_xticks(range(len(probabilities)))
     ax.set_ylim(0, 1)
     ax.set_xlabel("class")

@@ -628,3 +628,19 @@ def test_show_image_writes_values_in_the_wording_it_is_given():
     worded = show_image(image, values=lambda v: f"{v:.1f}")
     assert [t.get_text() for t in worded.texts] == ["0.5", "-0.2", "1.0", "0.0"]
     plt.close("all")
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [(2, {2: "tab:green"}), (0, {2: "tab:red", 0: "tab:green"}), (None, {2: "tab:blue"})],
+    ids=["right", "wrong", "no-label"])
+def test_probability_colors_mark_the_truth_and_the_prediction(label, expected):
+    from matplotlib.colors import to_rgba
+
+    from cnnlab.plotting import probability_colors, show_probabilities
+
+    p = np.array([0.1, 0.2, 0.6, 0.1])
+    colors = probability_colors(p, label)
+    assert colors == [expected.get(k, "lightgray") for k in range(4)]
+    ax = show_probabilities(p, label=label)
+    assert [patch.get_facecolor() for patch in ax.patches] == [to_rgba(c) for c in colors]

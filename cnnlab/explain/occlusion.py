@@ -107,12 +107,6 @@ def patch_corners(size: int, patch: int, stride: int) -> np.ndarray:
     return np.arange(0, size - patch + 1, stride, dtype=np.int64)
 
 
-def _total(maps: np.ndarray) -> np.ndarray:
-    """Sum over the units of each map, axes 1 and 2: the paper's "total activation"."""
-    # float64: 576 units summed in float32 would lose the last digits.
-    return maps.sum(axis=(1, 2), dtype=np.float64)
-
-
 def _cover(size: int, corners: np.ndarray, patch: int) -> np.ndarray:
     """cover[a, y] is True where the patch with corner ``corners[a]`` covers pixel y."""
     pixels = np.arange(size)
@@ -135,9 +129,10 @@ def _probe(model, layer):
             if layer is None:
                 return sub(x, training=False)
             scores, maps = sub(x, training=False)
-            # Only each map's total leaves the graph (_total's sum, in float64): the maps
-            # of a few hundred copies would be tens of MB to copy out for one number each.
-            return scores, tf.reduce_sum(maps, axis=(1, 2))
+            # Only each map's total leaves the graph, the paper's "total activation",
+            # summed in float64 (576 units in float32 would lose the last digits): the
+            # maps of a few hundred copies would be tens of MB to copy out for one number.
+            return scores, tf.reduce_sum(tf.cast(maps, tf.float64), axis=(1, 2))
 
         cache[key] = tf.function(run, input_signature=[tf.TensorSpec(shape, tf.float32)])
     return cache[key]

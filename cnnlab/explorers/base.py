@@ -209,6 +209,7 @@ class Explorer:
         self.static_extra = dict(static_extra or {})
         self.links = links
         self.inputs: dict[str, Any] = {}
+        self._observers: list = []
         self._pictures: OrderedDict = OrderedDict()
         spec = json.dumps([self.title] + [[c.name, [repr(v) for v in c.values]]
                                           for c in controls])
@@ -371,8 +372,14 @@ class Explorer:
                 update()
             return on_change
 
-        for name, widget in inputs.items():
-            widget.observe(follow(name) if name in self.links else update, names="value")
+        # The live extras are the explorer's own widgets, shared by every view made:
+        # only the newest view follows them.
+        for widget, handler in self._observers:
+            widget.unobserve(handler, names="value")
+        self._observers = [(widget, follow(name) if name in self.links else update)
+                           for name, widget in inputs.items()]
+        for widget, handler in self._observers:
+            widget.observe(handler, names="value")
         update()
         boxes = [w.HTML(f"<strong>{html.escape(self.title)}</strong>"),
                  w.HBox([inputs[c.name] for c in self.controls])]

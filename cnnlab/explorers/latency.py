@@ -38,14 +38,17 @@ def update_latency(explorer: Explorer, moves: int = 40, seed: int = 0,
 
     Returns
     -------
-    ndarray, shape (moves,), float
-        Wall-clock time of each change, in ms; the widget's first picture
-        (drawn when it is made) is not counted.
+    ndarray, shape (M,), float
+        Wall-clock time of each change that showed a picture, in ms (M at most
+        ``moves``). A move the explorer refuses (a live position that needs
+        the reader's input first, like an upload; a channel the layer lacks)
+        is not counted: its error line answers at once. The widget's first
+        picture (drawn when it is made) is not counted either.
 
     Raises
     ------
     TypeError
-        For an explorer that is not an :class:`Explorer`.
+        For an explorer that is not an :class:`Explorer`, or a non-bool ``cached``.
     ValueError
         For moves below 1 or a negative seed.
     """
@@ -53,9 +56,12 @@ def update_latency(explorer: Explorer, moves: int = 40, seed: int = 0,
         raise TypeError(f"explorer must be an Explorer, got {type(explorer).__name__}.")
     moves = check_int("moves", moves, 1)
     rng = np.random.default_rng(check_int("seed", seed, 0))
-    explorer.widget()
-    times = np.empty(moves)
-    for k in range(moves):
+    if not isinstance(cached, bool):
+        raise TypeError(f"cached must be True or False, got {type(cached).__name__}.")
+    box = explorer.widget()
+    message = [child for child in box.children if type(child).__name__ == "HTML"][-1]
+    times = []
+    for _ in range(moves):
         control = explorer.controls[rng.integers(len(explorer.controls))]
         widget = explorer.inputs[control.name]
         options = list(control.live or control.values)
@@ -69,8 +75,10 @@ def update_latency(explorer: Explorer, moves: int = 40, seed: int = 0,
             explorer.clear_pictures()
         start = time.perf_counter()
         widget.value = options[there]           # observers run now: the picture is made
-        times[k] = 1e3 * (time.perf_counter() - start)
-    return times
+        elapsed = 1e3 * (time.perf_counter() - start)
+        if not message.value:
+            times.append(elapsed)
+    return np.array(times)
 
 
 def chapter_explorers() -> list[tuple[str, Callable[[], Explorer]]]:

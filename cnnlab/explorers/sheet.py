@@ -38,6 +38,8 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
 
+from cnnlab.plotting import text_colors
+
 # One resolution for the site's frames and the live pictures: they are the same files.
 # At 72 dots per inch a point is a pixel, so font sizes carry over to Pillow unchanged.
 DPI = 72
@@ -149,12 +151,62 @@ class Sheet:
     def picture(self, ax: Axes, cmap: str = "gray", vmin: float | None = 0.0,
                 vmax: float | None = 1.0, colorbar: bool = False,
                 values: Callable[[float], str] | None = None) -> Picture:
-        """An image panel in ``ax`` whose data, limits and title change per picture."""
+        """An image panel whose data, colour limits and title change per picture.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes
+            One of this sheet's axes.
+        cmap : str, default 'gray'
+        vmin, vmax : float, default 0 and 1
+            Initial colour limits (:meth:`Picture.show` may change them).
+        colorbar : bool, default False
+            A :class:`ColourScale` beside the panel.
+        values : callable, optional
+            ``value -> str``: write each pixel's value in its cell.
+
+        Returns
+        -------
+        Picture
+
+        Raises
+        ------
+        ValueError
+            For axes of another figure.
+        """
+        self._check_axes(ax)
         return Picture(self, ax, cmap, vmin, vmax, colorbar, values)
+
+    def _check_axes(self, ax) -> None:
+        if not isinstance(ax, Axes) or ax.figure is not self.figure:
+            raise ValueError(f"ax must be one of this sheet's axes (sheet.axes), got "
+                             f"{type(ax).__name__}.")
 
     def text(self, ax: Axes | None = None, fontsize: float = 10,
              color: str = "black") -> Label:
-        """A changing title: over ``ax``, or over the whole figure (``ax=None``)."""
+        """A changing title: over ``ax``, or over the whole figure (``ax=None``).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            One of this sheet's axes.
+        fontsize : float, default 10
+            In points (pixels at :data:`DPI`).
+        color : str, default 'black'
+            Any matplotlib colour.
+
+        Returns
+        -------
+        Label
+            Set its ``text``, ``color`` and ``visible`` per picture.
+
+        Raises
+        ------
+        ValueError
+            For axes of another figure.
+        """
+        if ax is not None:
+            self._check_axes(ax)
         height = self.figure.bbox.height
         if ax is None:
             def place():
@@ -192,6 +244,10 @@ class Sheet:
         patch = ax.add_patch(Rectangle((0, 0), 1, 1, **{"fill": False, **kwargs}))
         self.changing(patch)
         return patch
+
+    def redraw(self) -> None:
+        """Draw the background again at the next picture (after a change of layout)."""
+        self._background = None
 
     def png(self) -> bytes:
         """The current picture as PNG bytes (no time or software stamp).
@@ -240,26 +296,46 @@ class Picture:
 
     def show(self, array: np.ndarray, title: str | None = None, vmin: float | None = None,
              vmax: float | None = None) -> None:
-        """Put ``array`` (H, W), (H, W, 1) or RGB (H, W, 3) in the panel.
+        """Put ``array`` in the panel; the title and colour limits stay unless given.
 
         Parameters
         ----------
-        array : array_like
+        array : array_like, shape (H, W), (H, W, 1), or (H, W, 3) / (H, W, 4) colours
+            Colours only in a panel without cell values.
         title : str, optional
             The panel's title; unchanged if omitted.
         vmin, vmax : float, optional
             New colour limits (a colour bar follows); unchanged if omitted.
+
+        Raises
+        ------
+        ValueError
+            For an array of another shape, or colours in a panel that writes values;
+            the panel is left as it was.
         """
         array = np.asarray(array)
         if array.ndim == 3 and array.shape[-1] == 1:
             array = array[..., 0]
+        colours = array.ndim == 3 and array.shape[-1] in (3, 4)
+        if not (array.ndim == 2 or colours) or 0 in array.shape:
+            raise ValueError(f"array must have shape (H, W), (H, W, 1), (H, W, 3) or "
+                             f"(H, W, 4), got {array.shape}.")
+        if colours and self.values is not None:
+            raise ValueError(f"array must be one value per pixel in a panel that writes its "
+                             f"values, got colours of shape {array.shape}.")
         height, width = array.shape[:2]
         self.image.set_data(array)
         if (height, width) != self._shape:    # new limits cost more than the new data
             self._shape = height, width
+            before = self.ax.get_position().bounds
             self.image.set_extent((-0.5, width - 0.5, height - 0.5, -0.5))
             self.ax.set_xlim(-0.5, width - 0.5)
             self.ax.set_ylim(height - 0.5, -0.5)
+            # An image of another aspect ratio resizes its axes' box: the background,
+            # drawn around the old box, is drawn again.
+            self.ax.apply_aspect()
+            if self.ax.get_position().bounds != before:
+                self.sheet.redraw()
         if vmin is not None or vmax is not None:
             self.image.set_clim(vmin, vmax)
         if self.colorbar is not None:
@@ -270,10 +346,8 @@ class Picture:
             self._write_values(array)
 
     def _write_values(self, array: np.ndarray) -> None:
-        # Dark text on light cells and light text on dark ones, whatever the colormap;
-        # a label per cell is made once and kept (hidden when the array is smaller).
-        colours = self.image.cmap(self.image.norm(array))
-        light = colours[..., :3] @ np.array([0.299, 0.587, 0.114]) > 0.5
+        # A label per cell is made once and kept (hidden when the array is smaller).
+        colours = text_colors(self.image.cmap(self.image.norm(array)))
         for label in self._texts.values():
             label.visible = False
         for (i, j), v in np.ndenumerate(array):
@@ -281,7 +355,7 @@ class Picture:
             if label is None:
                 label = self._texts[i, j] = self.sheet.cell_label(self.ax, i, j)
             label.set_text(self.values(v))
-            label.color = "black" if light[i, j] else "white"
+            label.color = colours[i, j]
             label.visible = True
 
 

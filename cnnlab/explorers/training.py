@@ -12,16 +12,6 @@ from cnnlab.explorers.digits import check_digits, digit_control
 from cnnlab.explorers.sheet import Sheet
 
 
-def _bar_colors(probabilities: np.ndarray, label: int) -> list[str]:
-    """The colours :func:`cnnlab.plotting.show_probabilities` gives the bars: true class
-    green, a wrong prediction red, the others light gray."""
-    predicted = int(probabilities.argmax())
-    colors = ["lightgray"] * len(probabilities)
-    colors[predicted] = "tab:green" if predicted == label else "tab:red"
-    colors[label] = "tab:green"
-    return colors
-
-
 def probability_explorer(model, images: np.ndarray, labels: np.ndarray,
                          static_digits: Sequence[int] = (0, 1, 2, 3)) -> Explorer:
     """Chapter 3's explorer: a test digit and the trained network's probabilities.
@@ -48,7 +38,7 @@ def probability_explorer(model, images: np.ndarray, labels: np.ndarray,
         When called: for a model that is not a built classifier, bad images
         (see :func:`cnnlab.checks.check_model_images`), labels or static digits.
     """
-    from cnnlab.plotting import show_probabilities
+    from cnnlab.plotting import probability_colors, show_probabilities
 
     num_classes = check_classifier(model)
     images, labels = check_digits(images, labels, static_digits, model=model,
@@ -77,7 +67,7 @@ def probability_explorer(model, images: np.ndarray, labels: np.ndarray,
     def render(digit):
         p = probabilities(digit)
         digit_panel.show(images[digit], title=f"test digit {digit} (label {labels[digit]})")
-        for bar, height, color in zip(bars, p, _bar_colors(p, int(labels[digit])),
+        for bar, height, color in zip(bars, p, probability_colors(p, int(labels[digit])),
                                       strict=True):
             bar.set_height(height)
             bar.set_facecolor(color)

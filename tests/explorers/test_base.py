@@ -519,3 +519,20 @@ def test_links_move_the_linked_control_first():
 def test_links_reject_bad_input(links, match):
     with pytest.raises(ValueError, match=match):
         Explorer(_render, _controls(), title="t", links=links)
+
+
+def test_a_new_view_takes_over_the_shared_live_extras():
+    seen = []
+    typed = ipywidgets.Text("")
+
+    def render(n, word, typed):
+        seen.append(typed)
+        return _render(n, word + typed)
+
+    explorer = Explorer(render, _controls(), title="t", live_extra={"typed": typed},
+                        static_extra={"typed": ""})
+    explorer.widget()
+    explorer.widget()                     # say the cell ran twice
+    seen.clear()
+    typed.value = "z"
+    assert seen == ["z"]                  # one picture, for the newest view only

@@ -33,6 +33,20 @@ def test_update_latency_moves_one_control_a_step_at_a_time():
     assert len({n for n, _ in calls}) >= 3 and {w for _, w in calls} == {"a", "b"}
 
 
+def test_update_latency_does_not_count_refused_moves():
+    def render(n, word):
+        if n >= 3:
+            raise ValueError("needs your input first")
+        fig = plt.figure(figsize=(1, 0.5))
+        fig.text(0.1, 0.3, f"{n}{word}")
+        return fig
+
+    explorer = Explorer(render, [Control("n", [1, 2], live=range(5)),
+                                 Control("word", ["a", "b"])], title="t")
+    times = update_latency(explorer, moves=40, seed=0)
+    assert 0 < len(times) < 40
+
+
 def test_update_latency_cached_reuses_pictures_seen_before():
     calls = []
     update_latency(_explorer(calls), moves=30, seed=3, cached=True)
@@ -44,8 +58,9 @@ def test_update_latency_cached_reuses_pictures_seen_before():
     [("not an explorer", {}, TypeError, r"explorer must be an Explorer, got str"),
      (None, {"moves": 0}, ValueError, r"moves"),
      (None, {"moves": 2.5}, TypeError, r"moves"),
-     (None, {"seed": -1}, ValueError, r"seed")],
-    ids=["not-explorer", "no-moves", "float-moves", "negative-seed"])
+     (None, {"seed": -1}, ValueError, r"seed"),
+     (None, {"cached": "no"}, TypeError, r"cached must be True or False, got str")],
+    ids=["not-explorer", "no-moves", "float-moves", "negative-seed", "cached-str"])
 def test_update_latency_rejects_bad_input(explorer, kwargs, error, match):
     with pytest.raises(error, match=match):
         update_latency(_explorer([]) if explorer is None else explorer, **kwargs)

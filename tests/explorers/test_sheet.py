@@ -104,3 +104,53 @@ def test_box_moves_and_hides():
     bare = _pixels(sheet.png())
     red = (framed[..., 0] > 200) & (framed[..., 1] < 80)
     assert red.any() and not ((bare[..., 0] > 200) & (bare[..., 1] < 80)).any()
+
+
+def test_an_image_of_another_aspect_gets_its_own_box_whatever_came_before():
+    def draw(sheet, arrays):
+        panel = sheet.picture(sheet.axes[0, 0])
+        for array in arrays:
+            panel.show(array, title="t")
+            png = sheet.png()
+        return png
+
+    wide = np.linspace(0, 1, 300).reshape(10, 30)
+    square = np.full((10, 10), 0.5)
+    fresh = draw(Sheet((3, 3)), [wide])
+    assert draw(Sheet((3, 3)), [square, wide]) == fresh
+    assert draw(Sheet((3, 3)), [wide, square, wide]) == fresh
+    # The wide image keeps its aspect: its box is three times wider than high.
+    sheet = Sheet((3, 3))
+    sheet.picture(sheet.axes[0, 0]).show(wide)
+    sheet.png()
+    box = sheet.axes[0, 0].get_window_extent()
+    assert box.width / box.height == pytest.approx(3, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    ("array", "values", "match"),
+    [(np.zeros(5), None, r"array must have shape \(H, W\).*got \(5,\)"),
+     (np.zeros((2, 2, 2)), None, r"got \(2, 2, 2\)"),
+     (np.zeros((0, 3)), None, r"got \(0, 3\)"),
+     (np.zeros((2, 2, 3)), str, r"one value per pixel in a panel that writes its values")],
+    ids=["1-d", "two-channels", "empty", "colours-with-values"])
+def test_show_rejects_bad_arrays_and_leaves_the_panel(array, values, match):
+    sheet = Sheet((2, 2))
+    panel = sheet.picture(sheet.axes[0, 0], values=values)
+    panel.show(np.ones((3, 3)), title="kept")
+    before = sheet.png()
+    with pytest.raises(ValueError, match=match):
+        panel.show(array, title="changed")
+    assert sheet.png() == before and sheet.title(sheet.axes[0, 0]) == "kept"
+
+
+@pytest.mark.parametrize("ax", ["axes", None, "other"], ids=["str", "none", "other-figure"])
+def test_picture_and_text_refuse_axes_of_another_sheet(ax):
+    sheet = Sheet((2, 2))
+    if ax == "other":
+        ax = Sheet((2, 2)).axes[0, 0]
+    with pytest.raises(ValueError, match=r"ax must be one of this sheet's axes"):
+        sheet.picture(ax)
+    if ax is not None:
+        with pytest.raises(ValueError, match=r"ax must be one of this sheet's axes"):
+            sheet.text(ax)
