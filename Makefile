@@ -151,8 +151,9 @@ execute: $(STAMP) data
 	  || exit 1; done
 
 # Re-run every recorded run of cnnlab.zoo from scratch (the reference models,
-# the chapters' short trainings, chapter 7's learning process: about an hour on
-# two CPU cores), writing cnnlab/weights/. Progress: a bar over all epochs, a line per epoch.
+# the chapters' short trainings and experiments, chapter 7's learning process:
+# several hours on two CPU cores), writing cnnlab/weights/. Progress: a bar over all
+# epochs, a line per epoch.
 # RUNS='gap_cnn' re-runs one of them.
 reproduce: $(STAMP) data
 	@if [ -n "$(MODELS)" ]; then echo "MODELS is now RUNS: make reproduce RUNS='$(MODELS)'"; exit 2; fi
