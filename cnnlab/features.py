@@ -7,28 +7,116 @@ largest, with the box that unit sees (:func:`cnnlab.receptive.crop_patches`
 cuts those boxes out).
 
 Feature maps come from one forward pass through a sub-model whose outputs are
-the requested layers (the model itself is never changed).
+the requested layers (the model itself is never changed), compiled once
+(:func:`compiled_outputs`) and called batch by batch (:func:`in_batches`).
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from cnnlab.checks import check_images, check_int, check_layer, check_layers, check_model_images
+from cnnlab.checks import (
+    check_images,
+    check_int,
+    check_layer,
+    check_layers,
+    check_model,
+    check_model_images,
+)
 from cnnlab.receptive import receptive_field
 
 # Upper bound on the feature maps of one chunk of images in top_activations, in
 # bytes: conv2 of the Keras example is 147 kB per digit, 1.5 GB for the test set.
 _CHUNK_BYTES = 16 * 2**20
-# Per model and layer: a sub-model giving each channel's strongest unit per image.
-_STRONGEST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-# Sub-models by model and layer names: building one per call would make Keras
-# trace a new predict function each time (slow, and it warns about it).
-_PROBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Compiled sub-models by model and key: building one per call would trace a new
+# function each time (slow, and TensorFlow warns about it).
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def compiled_outputs(model, key, outputs: Callable[[], list]) -> Callable:
+    """A compiled function from a batch of images to tensors of ``model``, made once per key.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Not changed.
+    key : hashable
+        Names what the function computes (say, the layers' names); the function
+        is built on the first call with a key and reused after.
+    outputs : callable
+        ``() -> list of symbolic tensors`` of ``model`` (its layers' outputs,
+        or values computed from them), called only to build the function.
+
+    Returns
+    -------
+    callable
+        ``f(images) -> list of tensors``, inference mode, for float32 images of
+        the model's input shape. Compiled, and called directly rather than
+        through ``model.predict``, which builds a data pipeline at every call:
+        ten times the cost of the pass itself for the one digit an explorer shows.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a model that is not a built keras model with one input
+        (:func:`cnnlab.checks.check_model`), or ``outputs`` that is not callable.
+    """
+    import keras
+    import tensorflow as tf
+
+    check_model(model)
+    if not callable(outputs):
+        raise TypeError(f"outputs must be a callable that returns the tensors, got "
+                        f"{type(outputs).__name__}.")
+    cache = _COMPILED.setdefault(model, {})
+    if key not in cache:
+        sub = keras.Model(model.inputs, list(outputs()))
+        shape = (None, *model.inputs[0].shape[1:])
+
+        def run(x):
+            found = sub(x, training=False)
+            # Keras gives a model of one output that output bare, not in a list.
+            return list(found) if isinstance(found, (list, tuple)) else [found]
+
+        cache[key] = tf.function(run, input_signature=[tf.TensorSpec(shape, tf.float32)])
+    return cache[key]
+
+
+def in_batches(function: Callable, images: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """``function``'s outputs for ``images``, ``batch_size`` at a time, joined per output.
+
+    Parameters
+    ----------
+    function : callable
+        From :func:`compiled_outputs`.
+    images : ndarray, shape (N, H, W, C), float32
+    batch_size : int
+
+    Returns
+    -------
+    list of ndarray
+        One array per output, with N rows.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a batch size that is not an int of at least 1, or no images.
+    """
+    import tensorflow as tf
+
+    batch_size = check_int("batch_size", batch_size, 1)
+    if len(images) == 0:
+        raise ValueError("images is empty: pass at least one image.")
+
+    parts = [function(tf.constant(images[start:start + batch_size]))
+             for start in range(0, len(images), batch_size)]
+    return [np.concatenate([np.asarray(part[k]) for part in parts])
+            for k in range(len(parts[0]))]
 
 
 def feature_maps(model, layers: list, images: np.ndarray,
@@ -58,18 +146,12 @@ def feature_maps(model, layers: list, images: np.ndarray,
     TypeError, ValueError
         For an unknown layer, a layer of another model, no layers, or bad images.
     """
-    import keras
-
     picked = check_layers(model, layers)
     images = check_model_images(model, images)
     batch_size = check_int("batch_size", batch_size, 1)
-    cache = _PROBES.setdefault(model, {})
-    key = tuple(layer.name for layer in picked)
-    if key not in cache:
-        cache[key] = keras.Model(model.inputs, [layer.output for layer in picked])
-    outputs = cache[key].predict(images, batch_size=batch_size, verbose=0)
-    if len(picked) == 1:
-        outputs = [outputs]
+    function = compiled_outputs(model, ("maps", *(layer.name for layer in picked)),
+                                lambda: [layer.output for layer in picked])
+    outputs = in_batches(function, images, batch_size)
     return {layer.name: np.asarray(out) for layer, out in zip(picked, outputs, strict=True)}
 
 
@@ -136,12 +218,9 @@ def strongest_activations(model, layer, images: np.ndarray,
     images = check_model_images(model, images)
     batch_size = check_int("batch_size", batch_size, 1)
     # A sub-model that ends in a spatial max: no feature maps are held.
-    strongest = _STRONGEST.setdefault(model, {})
-    if target.name not in strongest:
-        strongest[target.name] = keras.Model(
-            model.inputs, keras.ops.max(target.output, axis=(1, 2)))
-    return np.asarray(strongest[target.name].predict(images, batch_size=batch_size,
-                                                     verbose=0), dtype=np.float32)
+    function = compiled_outputs(model, ("strongest", target.name),
+                                lambda: [keras.ops.max(target.output, axis=(1, 2))])
+    return in_batches(function, images, batch_size)[0].astype(np.float32)
 
 
 def top_activations(model, layer, channel: int, images: np.ndarray, k: int = 9,

@@ -353,3 +353,53 @@ def test_edge_alignment_bad_input(weights, match):
 
     with pytest.raises(ValueError, match=match):
         edge_alignment(weights, [0, 90])
+
+
+# -- compiled_outputs and in_batches ------------------------------------------------------
+
+
+def test_compiled_outputs_in_batches_equal_predict_and_are_built_once(model, images):
+    from cnnlab.features import compiled_outputs, in_batches
+
+    built = []
+
+    def outputs():
+        built.append(1)
+        return [model.get_layer("conv1").output, model.outputs[0]]
+
+    function = compiled_outputs(model, ("test", "conv1"), outputs)
+    assert compiled_outputs(model, ("test", "conv1"), outputs) is function and built == [1]
+    conv, scores = in_batches(function, images, batch_size=2)      # batches of 2, 2 and 1
+    sub = keras.Model(model.inputs, [model.get_layer("conv1").output, model.outputs[0]])
+    want_conv, want_scores = sub.predict(images, verbose=0)
+    np.testing.assert_allclose(conv, want_conv, atol=1e-6)
+    np.testing.assert_allclose(scores, want_scores, atol=1e-6)
+    # One output comes back in a list too.
+    (alone,) = in_batches(compiled_outputs(model, ("test", "one"), lambda: [model.outputs[0]]),
+                          images, batch_size=5)
+    np.testing.assert_allclose(alone, want_scores, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("target", "outputs", "error", "match"),
+    [("not a model", lambda: [], TypeError, r"model"),
+     (None, "conv1", TypeError, r"outputs must be a callable that returns the tensors, got str")],
+    ids=["not-model", "outputs-not-callable"])
+def test_compiled_outputs_rejects_bad_input(model, target, outputs, error, match):
+    from cnnlab.features import compiled_outputs
+
+    with pytest.raises(error, match=match):
+        compiled_outputs(model if target is None else target, ("bad",), outputs)
+
+
+@pytest.mark.parametrize(
+    ("count", "batch_size", "error", "match"),
+    [(3, 0, ValueError, r"batch_size"), (3, 1.5, TypeError, r"batch_size"),
+     (0, 2, ValueError, r"images is empty")],
+    ids=["zero-batch", "float-batch", "no-images"])
+def test_in_batches_rejects_bad_input(model, images, count, batch_size, error, match):
+    from cnnlab.features import compiled_outputs, in_batches
+
+    function = compiled_outputs(model, ("test", "one"), lambda: [model.outputs[0]])
+    with pytest.raises(error, match=match):
+        in_batches(function, images[:count], batch_size)

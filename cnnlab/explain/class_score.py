@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from cnnlab.checks import check_class_index, check_int, check_layer, check_model, check_model_images
+from cnnlab.features import compiled_outputs, in_batches
 
 SCORES = ("logit", "softmax", "sigmoid")
 
@@ -312,21 +313,8 @@ def layer_and_head_input(model, arguments: Arguments,
     maps : ndarray, shape (N, h, w, K), float32
     hidden : ndarray, shape (N, F), float32
     """
-    import keras
-    import tensorflow as tf
-
     batch_size = check_int("batch_size", batch_size, 1)
-    cache = _CACHE.setdefault(model, {})
-    key = ("forward", arguments.layer.name)
-    if key not in cache:
-        # Compiled once, called per batch: model.predict would build a data pipeline at
-        # every call, ten times the cost of the pass itself for the explorer's one digit.
-        sub = keras.Model(model.inputs, [arguments.layer.output, arguments.head.input])
-        shape = (None, *model.inputs[0].shape[1:])
-        cache[key] = tf.function(lambda x: sub(x, training=False),
-                                 input_signature=[tf.TensorSpec(shape, tf.float32)])
-    parts = [cache[key](tf.constant(arguments.images[start:start + batch_size]))
-             for start in range(0, len(arguments.images), batch_size)]
-    maps = np.concatenate([np.asarray(m) for m, _ in parts])
-    hidden = np.concatenate([np.asarray(h) for _, h in parts])
+    function = compiled_outputs(model, ("layer and head input", arguments.layer.name),
+                                lambda: [arguments.layer.output, arguments.head.input])
+    maps, hidden = in_batches(function, arguments.images, batch_size)
     return np.asarray(maps, np.float32), np.asarray(hidden, np.float32)

@@ -16,26 +16,21 @@ brings a map back to the image's pixels.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from cnnlab.checks import check_int, check_number
 from cnnlab.explain.class_score import check_arguments
+from cnnlab.features import compiled_outputs, in_batches
 
 OCCLUDERS = {"gray": 0.5, "black": 0.0, "white": 1.0}
 """Occluders by name: the gray level of the square (the paper's is gray)."""
 
-# Upper bound on one chunk of occluded copies plus their feature maps, in bytes:
-# the model takes batch_size copies at a time, but the copies and the maps of one
-# chunk live in numpy at once. 64 MiB is ~20,000 MNIST copies without a layer, ~700
-# with conv1.
+# Upper bound on one chunk of occluded copies plus their maps' totals, in bytes: the
+# model takes batch_size copies at a time, but the copies of one chunk live in numpy
+# at once. 64 MiB is ~20,000 MNIST copies.
 _CHUNK_BYTES = 64 * 2**20
-
-# Probes (model output and one layer's output) by model and layer name, compiled once:
-# a new sub-model per call would be traced again every time.
-_PROBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -114,44 +109,19 @@ def _cover(size: int, corners: np.ndarray, patch: int) -> np.ndarray:
 
 
 def _probe(model, layer):
-    """A compiled function of a batch: the model's output and, if asked, ``layer``'s output."""
+    """A compiled function of a batch: the model's output and, if asked, the total of
+    each of ``layer``'s maps (the paper's "total activation")."""
     import keras
-    import tensorflow as tf
 
-    cache = _PROBES.setdefault(model, {})
-    key = None if layer is None else layer.name
-    if key not in cache:
-        outputs = model.outputs[0] if layer is None else [model.outputs[0], layer.output]
-        sub = keras.Model(model.inputs, outputs)
-        shape = (None, *model.inputs[0].shape[1:])
-
-        def run(x):
-            if layer is None:
-                return sub(x, training=False)
-            scores, maps = sub(x, training=False)
-            # Only each map's total leaves the graph, the paper's "total activation",
-            # summed in float64 (576 units in float32 would lose the last digits): the
-            # maps of a few hundred copies would be tens of MB to copy out for one number.
-            return scores, tf.reduce_sum(tf.cast(maps, tf.float64), axis=(1, 2))
-
-        cache[key] = tf.function(run, input_signature=[tf.TensorSpec(shape, tf.float32)])
-    return cache[key]
-
-
-def _run(probe, images, batch_size):
-    """The probe's outputs for ``images``, ``batch_size`` at a time, as numpy arrays.
-
-    A direct call: ``model.predict`` would build a data pipeline at every call, which
-    costs more than the pass itself for one digit's few dozen occluded copies.
-    """
-    import tensorflow as tf
-
-    parts = [probe(tf.constant(images[start:start + batch_size]))
-             for start in range(0, len(images), batch_size)]
-    if isinstance(parts[0], (list, tuple)):
-        return [np.concatenate([np.asarray(part[k]) for part in parts])
-                for k in range(len(parts[0]))]
-    return np.concatenate([np.asarray(part) for part in parts])
+    if layer is None:
+        return compiled_outputs(model, ("output",), lambda: [model.outputs[0]])
+    # Only each map's total leaves the graph, summed in float64 (576 units in float32
+    # would lose the last digits): the maps of a few hundred copies would be tens of MB
+    # to copy out for one number each.
+    return compiled_outputs(
+        model, ("output and totals", layer.name),
+        lambda: [model.outputs[0],
+                 keras.ops.sum(keras.ops.cast(layer.output, "float64"), axis=(1, 2))])
 
 
 def _check_args(model, images, class_index, patch, stride, value, layer, batch_size):
@@ -180,10 +150,10 @@ def _setup(model, *args):
     lefts = patch_corners(images.shape[2], patch, stride)
     probe = _probe(model, layer)
     rows = np.arange(len(images))
-    out = _run(probe, images, batch_size)
+    out = in_batches(probe, images, batch_size)
     channel = base_activation = None
     if layer is None:
-        base_probability = np.asarray(out)[rows, class_index]
+        base_probability = out[0][rows, class_index]
     else:
         base_probability = np.asarray(out[0])[rows, class_index]
         # "Strongest" by the measure that is reported: the total activation.
@@ -201,9 +171,9 @@ def _forward(probe, copies, batch_size, class_index, channel, image):
 
     Without a layer the activations are NaN (``_finish`` drops them).
     """
-    out = _run(probe, copies, batch_size)
+    out = in_batches(probe, copies, batch_size)
     rows = np.arange(len(copies))
-    scores = np.asarray(out if channel is None else out[0])
+    scores = out[0]
     if channel is None:
         return scores[rows, class_index], np.nan, scores.argmax(axis=1)
     totals = np.asarray(out[1])[rows, channel[image]]

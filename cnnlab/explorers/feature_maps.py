@@ -45,7 +45,7 @@ def feature_map_explorer(model, images: np.ndarray, labels: np.ndarray,
         digits, layers that are not a list of the model's Conv2D or pooling
         layers, or a static channel that a layer does not have.
     """
-    import keras
+    from cnnlab.features import feature_maps
 
     images, labels = check_digits(images, labels, static_digits, model=model)
     picked = check_layers(model, layers, "spatial")
@@ -54,20 +54,17 @@ def feature_map_explorer(model, images: np.ndarray, labels: np.ndarray,
     check_indices("static_channels", static_channels, widths[fewest],
                   f"channels in layer {fewest!r}")
     most = max(widths.values())
-    # Every offered layer's maps of a digit in one direct call (predict's set-up costs
-    # more than one digit's forward pass), kept per digit: a layer or channel move is free.
-    probe = keras.Model(model.inputs[0], [found.output for found in picked])
+    # Every offered layer's maps of a digit in one pass, kept per digit: a layer or
+    # channel move is free.
+    layer_names = [found.name for found in picked]
     computed: dict = {}
 
     def maps(digit):
         if digit not in computed:
             if len(computed) >= 64:  # live, a reader may visit thousands of digits: bound it
                 computed.clear()
-            outputs = probe(images[digit:digit + 1], training=False)
-            if len(picked) == 1:       # a model of one output gives it bare, not in a list
-                outputs = [outputs]
-            computed[digit] = {found.name: np.asarray(out)[0]
-                               for found, out in zip(picked, outputs, strict=True)}
+            found = feature_maps(model, layer_names, images[digit:digit + 1])
+            computed[digit] = {name: out[0] for name, out in found.items()}
         return computed[digit]
 
     sheet = Sheet((6.2, 3.0), ncols=2, left=0.02, right=0.86, bottom=0.03, top=0.88,

@@ -93,18 +93,16 @@ def shift_explorer(model, images: np.ndarray, labels: np.ndarray, layer="conv2",
         labels as :func:`pooling_explorer` (and of the model's input shape),
         a layer that is not one of the model's Conv2D layers, or bad static digits.
     """
-    import keras
 
-    from cnnlab.features import relative_change, shift_images
+    from cnnlab.features import feature_maps, relative_change, shift_images
 
     images, labels = check_digits(images, labels, static_digits, model=model)
     layer = check_layer(model, layer, "conv").name
     pools = {"max 2x2": reference.max_pool2d, "average 2x2": reference.avg_pool2d}
 
     shifts = list(range(8))             # the live positions of the shift control
-    # The layer's maps of a digit at every shift in one direct call (predict's set-up
-    # costs more than the forward pass), kept per digit: a shift or pooling move is free.
-    probe = keras.Model(model.inputs[0], model.get_layer(layer).output)
+    # The layer's maps of a digit at every shift in one pass, kept per digit: a shift
+    # or pooling move is free.
     computed: dict = {}
 
     def shifted_maps(digit):
@@ -114,7 +112,7 @@ def shift_explorer(model, images: np.ndarray, labels: np.ndarray, layer="conv2",
                 computed.clear()
             x = images[digit:digit + 1]
             batch = np.concatenate([shift_images(x, dx=s) for s in shifts])
-            computed[digit] = batch, np.asarray(probe(batch, training=False))
+            computed[digit] = batch, feature_maps(model, [layer], batch)[layer]
         return computed[digit]
 
     sheet = Sheet((8.4, 4.4), 2, 4, left=0.02, right=0.98, bottom=0.02, top=0.93,
