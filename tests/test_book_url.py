@@ -49,7 +49,11 @@ def test_install_cell_is_the_first_code_cell_and_installs_only_when_missing():
                     if c["cell_type"] == "code")
         source = "".join(cell["source"])
         assert 'if importlib.util.find_spec("cnnlab") is None:' in source, notebook.name
-        assert '"pip", "install", "--quiet", WHEEL]' in source, notebook.name
+        assert '"pip", "install", "--quiet", *keep, WHEEL]' in source, notebook.name
+        assert "check=True" in source, notebook.name          # a failed install stops here
+        # An installed TensorFlow (Colab's) is kept: no dependencies then.
+        assert 'keep = ["--no-deps"] if importlib.util.find_spec("tensorflow") else []' \
+            in source, notebook.name
 
 
 @pytest.mark.parametrize("repository, site", [
