@@ -37,7 +37,14 @@ def _every_explorer_notebook() -> str:
     from cnnlab.explorers.latency import chapter_explorers
 
     cells += [nbformat.v4.new_code_cell(f"made[{name!r}]()") for name, _ in chapter_explorers()]
-    return nbformat.writes(nbformat.v4.new_notebook(cells=cells))
+    kernel = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    return nbformat.writes(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernel}))
+
+
+def _run_all(page) -> None:
+    """Run ▸ Run All Cells, by the menus (the stored explorers' note names them too)."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=10_000)
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click(timeout=10_000)
 
 
 def _free_port() -> int:
@@ -84,8 +91,7 @@ def test_chapter1_explorer_is_live_in_jupyterlab(lab, browser):
         page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)  # kernel up
         # Before a run, the stored explorers say so (their sliders are disabled).
         page.get_by_text("run the notebook to explore").first.wait_for(timeout=30_000)
-        page.click("text=Run", timeout=10_000)
-        page.click("text=Run All Cells", timeout=10_000)
+        _run_all(page)
         # The chapter has two explorers; this test drives "Convolve a digit".
         explorer = page.locator(".widget-vbox").filter(has_text="Convolve a digit").last
         explorer.locator("img").first.wait_for(timeout=240_000)
@@ -93,6 +99,8 @@ def test_chapter1_explorer_is_live_in_jupyterlab(lab, browser):
         page.wait_for_function(
             "el => el.src && (el.src.startsWith('blob:') || el.src.startsWith('data:'))",
             arg=picture, timeout=60_000)
+        # A widget's messages wait behind the cells still queued: let Run All finish.
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=300_000)
         before = picture.get_attribute("src")
 
         handle = explorer.locator(".widget-slider .noUi-handle").first
@@ -103,9 +111,10 @@ def test_chapter1_explorer_is_live_in_jupyterlab(lab, browser):
         assert picture.get_attribute("src") != before
 
         # The live-only path: a kernel typed by hand.
+        before = picture.get_attribute("src")      # before the change: the answer is quick
         explorer.locator("select").first.select_option(label="custom (type below)")
-        page.wait_for_function("([el, old]) => el.src !== old",
-                               arg=[picture, picture.get_attribute("src")], timeout=60_000)
+        page.wait_for_function("([el, old]) => el.src !== old", arg=[picture, before],
+                               timeout=60_000)
         box = explorer.locator("input[type='text']").first
         box.fill("0 0 0; 0 2 0; 0 0 oops")
         box.press("Enter")
@@ -122,17 +131,18 @@ def test_every_chapters_explorer_answers_in_jupyterlab(lab, browser):
     page = context.new_page()
     times = {}
     try:
-        page.goto(f"{lab}/lab/tree/{EVERY_EXPLORER}")
+        # A workspace of its own: the default one reopens the other test's notebook.
+        page.goto(f"{lab}/lab/workspaces/every/tree/{EVERY_EXPLORER}?reset")
         page.wait_for_selector(".jp-Notebook", timeout=60_000)
         page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)
-        page.click("text=Run", timeout=10_000)
-        page.click("text=Run All Cells", timeout=10_000)
+        _run_all(page)
         explorers = page.locator(".widget-vbox").filter(has=page.locator("img"))
         page.wait_for_function(
             "n => Array.from(document.querySelectorAll('.widget-vbox img'))"
             ".filter(el => el.src && el.src.startsWith('blob:')).length >= n",
             arg=len(names), timeout=300_000)
         assert explorers.count() == len(names)
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=300_000)
         for k, name in enumerate(names):
             explorer = explorers.nth(k)
             explorer.scroll_into_view_if_needed()
