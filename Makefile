@@ -25,7 +25,7 @@ help:
 	@echo "make lab    JupyterLab on your copies of the notebooks, in scratch/"
 	@echo "make execute  re-run the notebooks in place (refresh stored outputs)"
 	@echo "make reproduce  re-run every recorded training of cnnlab.zoo (RUNS='gap_cnn' for one)"
-	@echo "make bench  each chapter's time and peak memory, the explainers' throughput"
+	@echo "make bench  each chapter's time and peak memory, the explainers' throughput, the explorers' answers"
 	@echo "make classroom  a real local JupyterHub with N simulated students (N=6 CHAPTER=01_convolution.ipynb)"
 	@echo "make portability  the chapters under strict nbval, oneDNN on and off, 1 and 2 threads"
 

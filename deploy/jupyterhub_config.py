@@ -25,7 +25,7 @@ c = get_config()  # noqa: F821 (injected by JupyterHub when it loads this file)
 REPO = Path(__file__).resolve().parent.parent
 # The students' copy of the chapters lands in ~/cnnlab, once: a restart keeps their edits.
 NOTEBOOK_FOLDER = "cnnlab"
-# A chapter's kernel peaks at 1.22-1.39 GB (`make bench`), a student's Jupyter server takes
+# A chapter's kernel peaks at 1.01-1.37 GB (`make bench`), a student's Jupyter server takes
 # about 0.2 GB more (`make classroom`): 1.6 GB per student.
 STUDENT_MEMORY_BYTES = 1.6e9
 # Left for the system, the hub, the proxy and page cache.
