@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -57,15 +58,10 @@ def feature_map_explorer(model, images: np.ndarray, labels: np.ndarray,
     # Every offered layer's maps of a digit in one pass, kept per digit: a layer or
     # channel move is free.
     layer_names = [found.name for found in picked]
-    computed: dict = {}
-
+    @lru_cache(maxsize=64)  # live, a reader may visit thousands of digits: bound it
     def maps(digit):
-        if digit not in computed:
-            if len(computed) >= 64:  # live, a reader may visit thousands of digits: bound it
-                computed.clear()
-            found = feature_maps(model, layer_names, images[digit:digit + 1])
-            computed[digit] = {name: out[0] for name, out in found.items()}
-        return computed[digit]
+        found = feature_maps(model, layer_names, images[digit:digit + 1])
+        return {name: out[0] for name, out in found.items()}
 
     sheet = Sheet((6.2, 3.0), ncols=2, left=0.02, right=0.86, bottom=0.03, top=0.88,
                   wspace=0.1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -211,8 +212,7 @@ def gradcam_explorer(model, images: np.ndarray, labels: np.ndarray, layers: Sequ
     for name in layers:  # a model grad_cam cannot explain fails here, with its own message
         grad_cam(model, images[:1], name, 0, weighting=weighting)
     margins = {name: heatmap_margin(model, name) for name in layers}
-    computed: dict = {}
-
+    @lru_cache(maxsize=256)  # live, a reader may visit thousands of digits: bound it
     def evidence(layer, digit, class_index):
         """Probabilities and both maps, computed once per layer, digit and class.
 
@@ -220,15 +220,10 @@ def gradcam_explorer(model, images: np.ndarray, labels: np.ndarray, layers: Sequ
         would be faster, but its float sums differ in the last bits, and whether a
         saturated softmax's map is exactly empty (eq. 7.4) must not depend on that.
         """
-        key = layer, digit, class_index
-        if key not in computed:
-            if len(computed) >= 256:  # live, a reader may visit thousands of digits: bound it
-                computed.clear()
-            batch = images[digit:digit + 1]
-            computed[key] = np.asarray(model(batch, training=False))[0], {
-                score: grad_cam(model, batch, layer, class_index, score=score,
-                                weighting=weighting)[0] for score in ("logit", "softmax")}
-        return computed[key]
+        batch = images[digit:digit + 1]
+        return np.asarray(model(batch, training=False))[0], {
+            score: grad_cam(model, batch, layer, class_index, score=score,
+                            weighting=weighting)[0] for score in ("logit", "softmax")}
 
     sheet = Sheet((9, 3.6), ncols=3, left=0.02, right=0.98, bottom=0.03, top=0.8, wspace=0.1)
     digit_panel = sheet.picture(sheet.axes[0, 0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -58,22 +59,15 @@ def occlusion_explorer(model, images: np.ndarray, labels: np.ndarray, layer="con
     patches = [5, 9]           # static frames: digits x 2 patches x 2 strides x 3 occluders
     check_min_size(images, max(patches), f"the {max(patches)}x{max(patches)} patch")
 
-    computed: dict = {}
-
+    @lru_cache(maxsize=64)  # live, a reader may visit thousands of digits: bound it
     def maps(digit, patch, stride, occluder):
         """The three maps of one digit and setting, computed once (one batched pass)."""
-        key = digit, patch, stride, occluder
-        if key not in computed:
-            if len(computed) >= 64:  # live, a reader may visit thousands of digits: bound it
-                computed.clear()
-            result = occlusion(model, images[digit:digit + 1], labels[digit:digit + 1],
-                               patch=patch, stride=stride, value=OCCLUDERS[occluder],
-                               layer=layer)
-            size = result.image_size
-            computed[key] = (upsample(result.probability, size, patch, stride)[0],
-                             upsample(result.activation, size, patch, stride)[0],
-                             result.predicted[0], int(result.channel[0]))
-        return computed[key]
+        result = occlusion(model, images[digit:digit + 1], labels[digit:digit + 1],
+                           patch=patch, stride=stride, value=OCCLUDERS[occluder], layer=layer)
+        size = result.image_size
+        return (upsample(result.probability, size, patch, stride)[0],
+                upsample(result.activation, size, patch, stride)[0],
+                result.predicted[0], int(result.channel[0]))
 
     sheet = Sheet((12, 3.0), ncols=4, left=0.01, right=0.99, bottom=0.03, top=0.88,
                   wspace=0.3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -103,17 +104,12 @@ def shift_explorer(model, images: np.ndarray, labels: np.ndarray, layer="conv2",
     shifts = list(range(8))             # the live positions of the shift control
     # The layer's maps of a digit at every shift in one pass, kept per digit: a shift
     # or pooling move is free.
-    computed: dict = {}
-
+    @lru_cache(maxsize=64)  # live, a reader may visit thousands of digits: bound it
     def shifted_maps(digit):
         """The digit at every shift (0 first) and the layer's maps of them."""
-        if digit not in computed:
-            if len(computed) >= 64:     # live, a reader may visit thousands of digits: bound it
-                computed.clear()
-            x = images[digit:digit + 1]
-            batch = np.concatenate([shift_images(x, dx=s) for s in shifts])
-            computed[digit] = batch, feature_maps(model, [layer], batch)[layer]
-        return computed[digit]
+        x = images[digit:digit + 1]
+        batch = np.concatenate([shift_images(x, dx=s) for s in shifts])
+        return batch, feature_maps(model, [layer], batch)[layer]
 
     sheet = Sheet((8.4, 4.4), 2, 4, left=0.02, right=0.98, bottom=0.02, top=0.93,
                   wspace=0.12, hspace=0.14)

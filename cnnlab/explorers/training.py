@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -43,15 +44,10 @@ def probability_explorer(model, images: np.ndarray, labels: np.ndarray,
     num_classes = check_classifier(model)
     images, labels = check_digits(images, labels, static_digits, model=model,
                                   num_classes=num_classes)
-    computed: dict = {}
-
+    @lru_cache(maxsize=256)  # live, a reader may visit thousands of digits: bound it
     def probabilities(digit):
-        if digit not in computed:
-            if len(computed) >= 256:  # live, a reader may visit thousands of digits: bound it
-                computed.clear()
-            # A direct call: predict's set-up costs more than one digit's forward pass.
-            computed[digit] = np.asarray(model(images[digit:digit + 1], training=False))[0]
-        return computed[digit]
+        # A direct call: predict's set-up costs more than one digit's forward pass.
+        return np.asarray(model(images[digit:digit + 1], training=False))[0]
 
     sheet = Sheet((7, 2.8), ncols=2, width_ratios=[1, 2], left=0.02, right=0.98,
                   bottom=0.17, top=0.88, wspace=0.3)
