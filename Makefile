@@ -37,9 +37,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# MNIST into the cache (verified by SHA-256); see cnnlab/data.py for the sources.
+# MNIST and chapter 8's two small sets into the cache (verified by SHA-256); see
+# cnnlab/data.py and cnnlab/other_data.py for the sources.
 data: $(STAMP)
 	$(BIN)/python -m cnnlab.data
+	$(BIN)/python -m cnnlab.other_data
 
 # Headless Chromium for the site test: Debian's package, installed where we
 # are root (as CI is); elsewhere the site test says what to install.

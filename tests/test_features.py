@@ -403,3 +403,44 @@ def test_in_batches_rejects_bad_input(model, images, count, batch_size, error, m
     function = compiled_outputs(model, ("test", "one"), lambda: [model.outputs[0]])
     with pytest.raises(error, match=match):
         in_batches(function, images[:count], batch_size)
+
+
+# -- frequency_bands ------------------------------------------------------------------------
+
+
+def _cosine_filter(frequency, size=7, angle=0.0):
+    y, x = np.mgrid[:size, :size] - size // 2
+    along = x * np.cos(angle) + y * np.sin(angle)
+    return np.cos(2 * np.pi * frequency * along)[:, :, None, None]
+
+
+@pytest.mark.parametrize("frequency, band", [(0.08, 0), (0.25, 1), (0.45, 2)])
+def test_frequency_bands_find_a_cosines_frequency(frequency, band):
+    shares = cnnlab.features.frequency_bands(_cosine_filter(frequency, size=31), size=64)
+    assert shares.shape == (1, 3)
+    assert shares[0].sum() == pytest.approx(1.0)
+    assert shares[0, band] > 0.8
+    # Turning the filter does not move its energy to another band.
+    turned = cnnlab.features.frequency_bands(_cosine_filter(frequency, size=31, angle=0.6), size=64)
+    assert turned[0, band] > 0.7
+
+
+def test_frequency_bands_of_a_constant_filter_are_undefined():
+    weights = np.concatenate([np.ones((5, 5, 1, 1)), _cosine_filter(0.25, 5)], axis=3)
+    shares = cnnlab.features.frequency_bands(weights)
+    assert np.isnan(shares[0]).all() and np.isfinite(shares[1]).all()
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(weights=np.ones((5, 5, 2, 3))), ValueError, r"shape \(kh, kw, 1, M\)"),
+    (dict(weights=np.ones((5, 5, 3))), ValueError, r"shape \(kh, kw, 1, M\)"),
+    (dict(edges=(0.3, 0.1)), ValueError, "edges must be a tuple of increasing"),
+    (dict(edges=(0.6,)), ValueError, "edges must be a tuple of increasing"),
+    (dict(edges=[0.1]), ValueError, "edges must be a tuple"),
+    (dict(size=3), ValueError, "size"),
+])
+def test_frequency_bands_bad_input(kwargs, error, match):
+    arguments = dict(weights=np.ones((5, 5, 1, 2)))
+    arguments.update(kwargs)
+    with pytest.raises(error, match=match):
+        cnnlab.features.frequency_bands(**arguments)

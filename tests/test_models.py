@@ -286,3 +286,87 @@ def test_multiply_adds_by_hand():
 def test_multiply_adds_bad_input(bad):
     with pytest.raises(TypeError, match="model must be a built keras Model"):
         models.multiply_adds(bad)
+
+
+# -- chapter 8's variants ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kwargs, name, table", [
+    (dict(first_layer=(7, 4)), "keras_example_cnn_conv1_7x7_stride4", [
+        ("conv1", (6, 6, 32), 49 * 32 + 32), ("conv2", (4, 4, 64), 18_496),
+        ("pool", (2, 2, 64), 0), ("dropout1", (2, 2, 64), 0), ("flatten", (256,), 0),
+        ("dense1", (128,), 256 * 128 + 128), ("dropout2", (128,), 0),
+        ("predictions", (10,), 1290)]),
+    (dict(dense=0), "keras_example_cnn_no_dense", [
+        ("conv1", (26, 26, 32), 320), ("conv2", (24, 24, 64), 18_496),
+        ("pool", (12, 12, 64), 0), ("dropout1", (12, 12, 64), 0), ("flatten", (9216,), 0),
+        ("predictions", (10,), 92_170)]),
+    (dict(filters=(48, 96), dense=512, dropout=False),
+     "keras_example_cnn_48_96_k3_dense512_no_dropout", [
+         ("conv1", (26, 26, 48), 480), ("conv2", (24, 24, 96), 9 * 48 * 96 + 96),
+         ("pool", (12, 12, 96), 0), ("flatten", (13_824,), 0),
+         ("dense1", (512,), 13_824 * 512 + 512), ("predictions", (10,), 5130)]),
+])
+def test_chapter_8_keras_variants(kwargs, name, table):
+    model = models.keras_example_cnn(**kwargs)
+    assert model.name == name
+    assert [(layer.name, tuple(layer.output.shape[1:]), layer.count_params())
+            for layer in model.layers] == table
+    if "first_layer" in kwargs:
+        assert model.get_layer("conv1").strides == (4, 4)
+        assert model.get_layer("conv2").strides == (1, 1)
+
+
+@pytest.mark.parametrize("kwargs, name, table", [
+    (dict(late_filters=(64,)), "gap_cnn_64", [
+        ("conv1", (28, 28, 8), 80), ("conv2", (28, 28, 8), 584), ("pool", (14, 14, 8), 0),
+        ("conv3", (14, 14, 64), 9 * 8 * 64 + 64), ("gap", (64,), 0),
+        ("predictions", (10,), 650)]),
+    (dict(cam_head=True), "gap_cnn_cam_head", [
+        ("conv1", (28, 28, 8), 80), ("conv2", (28, 28, 8), 584), ("pool", (14, 14, 8), 0),
+        ("conv3", (14, 14, 64), 4672), ("conv4", (14, 14, 64), 36_928),
+        ("conv5", (14, 14, 64), 36_928), ("class_maps", (14, 14, 10), 650),
+        ("gap", (10,), 0), ("predictions", (10,), 0)]),
+    (dict(input_size=56), "gap_cnn", [
+        ("conv1", (56, 56, 8), 80), ("conv2", (56, 56, 8), 584), ("pool", (28, 28, 8), 0),
+        ("conv3", (28, 28, 64), 4672), ("conv4", (28, 28, 64), 36_928),
+        ("conv5", (28, 28, 64), 36_928), ("gap", (64,), 0), ("predictions", (10,), 650)]),
+])
+def test_chapter_8_gap_variants(kwargs, name, table):
+    model = models.gap_cnn(**kwargs)
+    assert model.name == name
+    assert [(layer.name, tuple(layer.output.shape[1:]), layer.count_params())
+            for layer in model.layers] == table
+
+
+def test_the_cam_head_scores_are_the_means_of_its_class_maps(rng):
+    model = models.gap_cnn(cam_head=True)
+    images = rng.random((3, 28, 28, 1)).astype(np.float32)
+    maps = keras.Model(model.inputs[0], model.get_layer("class_maps").output)(images).numpy()
+    assert (maps >= 0).all()                                   # ReLU maps
+    expected = np.exp(maps.mean(axis=(1, 2)))
+    np.testing.assert_allclose(model(images).numpy(), expected / expected.sum(1, keepdims=True),
+                               rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("build, kwargs, error, match", [
+    (models.keras_example_cnn, dict(first_layer=(7,)), ValueError, "first_layer must be"),
+    (models.keras_example_cnn, dict(first_layer=[7, 2]), ValueError, "first_layer must be"),
+    (models.keras_example_cnn, dict(first_layer=(13, 2)), ValueError, "kernel size 1..11"),
+    (models.keras_example_cnn, dict(first_layer=(7, 5)), ValueError, "stride 1..4"),
+    (models.keras_example_cnn, dict(first_layer=(11, 4), filters=(32, 64, 64)), ValueError,
+     "leaves .* maps for the pool"),
+    (models.keras_example_cnn, dict(dense=-1), ValueError, "dense must be an int from 0"),
+    (models.keras_example_cnn, dict(dense=128.0), ValueError, "dense must be an int"),
+    (models.keras_example_cnn, dict(dense=True), ValueError, "dense must be an int"),
+    (models.gap_cnn, dict(late_filters=[64]), ValueError, "late_filters must be a tuple"),
+    (models.gap_cnn, dict(late_filters=()), ValueError, "late_filters must be a tuple"),
+    (models.gap_cnn, dict(late_filters=(64, 0)), ValueError, "positive ints"),
+    (models.gap_cnn, dict(cam_head=1), TypeError, "cam_head must be a bool"),
+    (models.gap_cnn, dict(input_size=27), ValueError, "input_size must be an even int"),
+    (models.gap_cnn, dict(input_size=120), ValueError, "input_size must be an even int"),
+    (models.gap_cnn, dict(input_size=56.0), ValueError, "input_size must be an even int"),
+])
+def test_chapter_8_variant_bad_input(build, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        build(**kwargs)

@@ -795,3 +795,58 @@ _X = np.zeros((4, 8, 10, 1), np.float32)
 def test_linear_probe_rejects_bad_input(args, kwargs, error, match):
     with pytest.raises(error, match=match):
         training.linear_probe(_identity_model(), *args, **kwargs)
+
+
+# -- linear_classifier_accuracy: the probe's classifier on features computed once --------
+
+
+def _primal_ridge_predictions(train, labels, test, ridge):
+    """Ridge regression on centred one-hot targets in the primal form, by numpy alone:
+    W = (X'X / d + r I)^-1 X'T / d on standardised features (d features)."""
+    mean, std = train.mean(axis=0), train.std(axis=0) + 1e-6
+    x, t = (train - mean) / std, np.eye(10)[labels] - 0.1
+    d = x.shape[1]
+    weights = np.linalg.solve(x.T @ x / d + ridge * np.eye(d), x.T @ t / d)
+    return (((test - mean) / std) @ weights).argmax(axis=1)
+
+
+@pytest.mark.parametrize("ridge", [0.1, 10.0])
+def test_linear_classifier_equals_the_primal_ridge_solution(rng, ridge):
+    centres = rng.normal(size=(10, 6)) * 2
+    labels = rng.integers(0, 10, 120)
+    features = centres[labels] + rng.normal(size=(120, 6))
+    test_labels = rng.integers(0, 10, 400)
+    test = centres[test_labels] + rng.normal(size=(400, 6))
+    expected = (_primal_ridge_predictions(features, labels, test, ridge) == test_labels).mean()
+    got = training.linear_classifier_accuracy(features, labels, test, test_labels,
+                                              ridges=(ridge,))
+    assert got == pytest.approx(expected, abs=1 / 400)     # float16 cache: one tie at most
+    assert 0.5 < got < 1.0                                  # a real, not trivial, problem
+
+
+def test_linear_classifier_agrees_with_the_probe_on_pixels(rng):
+    images, labels = _coded_images(rng, 600)
+    pixels = images.reshape(600, -1)
+    assert training.linear_classifier_accuracy(pixels[:400], labels[:400], pixels[400:],
+                                               labels[400:]) == \
+        training.linear_probe(_identity_model(), images[:400], labels[:400], images[400:],
+                              labels[400:])
+
+
+@pytest.mark.parametrize("change, error, match", [
+    (dict(train_features=[[1.0, 2.0]]), TypeError, "train_features must be a numeric numpy"),
+    (dict(train_features=np.ones(4)), ValueError, r"train_features must have shape \(N, \.\.\.\)"),
+    (dict(test_features=np.full((3, 2), np.nan)), ValueError, "test_features must be finite"),
+    (dict(test_features=np.ones((3, 5))), ValueError, "must have 2 features per example"),
+    (dict(train_labels=np.array([0, 1])), ValueError, "train_labels"),
+    (dict(test_labels=np.array([0, 1, 11])), ValueError, "test_labels"),
+    (dict(ridges=()), TypeError, "ridges must be a non-empty sequence"),
+    (dict(ridges=(0.0,)), ValueError, "ridges must be positive"),
+])
+def test_linear_classifier_bad_input(change, error, match):
+    arguments = dict(train_features=np.arange(8.0).reshape(4, 2),
+                     train_labels=np.array([0, 1, 0, 1]),
+                     test_features=np.ones((3, 2)), test_labels=np.array([0, 1, 1]))
+    arguments.update(change)
+    with pytest.raises(error, match=match):
+        training.linear_classifier_accuracy(**arguments)

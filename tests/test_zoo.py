@@ -34,7 +34,22 @@ def test_recipes_are_the_books_recorded_runs():
                                   for seed in ("", "_seed1", "_seed2")),
                                 *(f"keras_example_cnn_12k{variant}{seed}"
                                   for variant in ("_16_32", "_32", "_32_64_64", "_k5")
-                                  for seed in ("", "_seed1"))}
+                                  for seed in ("", "_seed1")),
+                                # chapter 8
+                                *(f"keras_example_cnn_ablation{variant}_seed{seed}"
+                                  for variant in ("", "_conv1_7x7_stride4",
+                                                  "_conv1_5x5_stride2") for seed in (0, 1, 2)),
+                                *(f"keras_example_cnn_ablation{variant}_seed{seed}"
+                                  for variant in ("_no_dense", "_no_conv2", "_no_conv2_no_dense",
+                                                  "_wide", "_wide_dense512")
+                                  for seed in (0, 1)),
+                                *(f"gap_cnn_ablation{variant}_seed{seed}"
+                                  for variant in ("", "_no_conv3_conv4", "_wide", "_cam_head")
+                                  for seed in (0, 1)),
+                                "sakai2019_learning_lr1e-4", "sakai2019_learning_lr1e-2",
+                                *(f"keras_example_cnn_scratch_{target}_{n}_per_class_seed{seed}"
+                                  for target in ("small_digits", "animal_shapes")
+                                  for n in (1, 3, 10, 30) for seed in (0, 1, 2))}
     for name, recipe in zoo.RECIPES.items():
         assert recipe.name == name
         # Named after the architecture it trains (variants add what they change).
@@ -57,8 +72,7 @@ def _reproduce_quietly(name, directory):
     ("name", "error", "match"),
     [
         ("resnet", ValueError, r"^unknown run 'resnet'; the zoo has \['gap_cnn', "
-                               r"'gap_cnn_biased', 'gap_cnn_marked', 'gap_cnn_marked_seed1', "
-                               r"'gap_cnn_marked_seed2', 'gap_cnn_plain', 'gap_cnn_remarked', "
+                               r"'gap_cnn_ablation_cam_head_seed0', .*'gap_cnn_biased', .*"
                                r"'keras_example_cnn'"),
         ("GAP_CNN", ValueError, r"^unknown run 'GAP_CNN'"),
         ("", ValueError, r"^unknown run ''"),
