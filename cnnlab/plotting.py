@@ -730,3 +730,55 @@ def plot_spread(points: dict[str, tuple[float, Sequence[float]]], ax: Axes | Non
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax
+
+
+def plot_invariance(curves, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Invariance curves: each layer's feature distance and p(true class) against the amount.
+
+    Zeiler & Fergus (2014, section 5, figure 5) in one panel: for each layer the
+    mean relative distance between the feature vectors of the original and the
+    transformed images (solid), and the mean probability of the true class
+    (black, dashed), each shaded from the 25th to the 75th percentile over images.
+
+    Parameters
+    ----------
+    curves : cnnlab.invariance.InvarianceCurves
+        From :func:`cnnlab.invariance.invariance_curves`.
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    TypeError
+        If ``curves`` is not an ``InvarianceCurves``.
+    """
+    from cnnlab.invariance import AMOUNT_LABELS, InvarianceCurves
+
+    if not isinstance(curves, InvarianceCurves):
+        raise TypeError(f"curves must be an InvarianceCurves (from "
+                        f"cnnlab.invariance.invariance_curves), got {type(curves).__name__}.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 3.4))
+    x = curves.amounts
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    distance, spread = curves.distance, curves.spread
+    for k, name in enumerate(curves.layers):
+        color = colors[k % len(colors)]
+        ax.plot(x, distance[name], color=color, marker=".", label=f"{name}: distance")
+        ax.fill_between(x, spread[name][:, 0], spread[name][:, 1], color=color, alpha=0.2,
+                        lw=0)
+    ax.plot(x, curves.p_true, color="black", ls="--", marker=".", label="p(true class)")
+    ax.fill_between(x, curves.p_true_spread[:, 0], curves.p_true_spread[:, 1], color="gray",
+                    alpha=0.2, lw=0)
+    ax.set_xlabel(AMOUNT_LABELS[curves.transform])
+    ax.set_ylabel("relative distance; probability")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title is not None:
+        ax.set_title(title, fontsize=10)
+    return ax

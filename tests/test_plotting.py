@@ -644,3 +644,32 @@ def test_probability_colors_mark_the_truth_and_the_prediction(label, expected):
     assert colors == [expected.get(k, "lightgray") for k in range(4)]
     ax = show_probabilities(p, label=label)
     assert [patch.get_facecolor() for patch in ax.patches] == [to_rgba(c) for c in colors]
+
+
+def test_plot_invariance_draws_the_curves_and_their_quartiles():
+    from cnnlab.invariance import InvarianceCurves
+    from cnnlab.plotting import plot_invariance
+
+    rng = np.random.default_rng(0)
+    amounts = np.array([-4.0, 0.0, 4.0])
+    distances = {"conv1": rng.random((3, 5)), "dense1": rng.random((3, 5))}
+    curves = InvarianceCurves("shift", amounts, ("conv1", "dense1"), distances,
+                              rng.random((3, 5)), rng.random((3, 5)) > 0.5)
+    fig, ax = plt.subplots()
+    assert plot_invariance(curves, ax=ax, title="shift") is ax
+    lines = {line.get_label(): line.get_xydata() for line in ax.lines}
+    for name in ("conv1", "dense1"):
+        np.testing.assert_allclose(lines[f"{name}: distance"],
+                                   np.column_stack([amounts, distances[name].mean(axis=1)]))
+    np.testing.assert_allclose(lines["p(true class)"][:, 1], curves.per_image_p_true.mean(axis=1))
+    # One shaded band per curve, from the 25th to the 75th percentile over images.
+    wanted = [distances["conv1"], distances["dense1"], curves.per_image_p_true]
+    assert len(ax.collections) == 3
+    for band, values in zip(ax.collections, wanted, strict=True):
+        y = band.get_paths()[0].vertices[:, 1]
+        quartiles = np.percentile(values, [25, 75], axis=1)
+        assert y.min() == pytest.approx(quartiles[0].min())
+        assert y.max() == pytest.approx(quartiles[1].max())
+    assert ax.get_xlabel() == "horizontal shift (pixels)" and ax.get_title() == "shift"
+    with pytest.raises(TypeError, match=r"curves must be an InvarianceCurves .* got dict"):
+        plot_invariance({"amounts": amounts})
