@@ -145,8 +145,7 @@ def keras_mlp():
     ], name="keras_mlp")
 
 
-def gap_cnn(late_filters: tuple[int, ...] = (64, 64, 64), cam_head: bool = False,
-            input_size: int = 28):
+def gap_cnn(late_filters: tuple[int, ...] = (64, 64, 64), cam_head: bool = False):
     """The global-average-pooling CNN of the "CNN-GAP for MNIST" note, and its variants.
 
     Conv 8, conv 8 (3x3, 'same', relu), max-pool 2x2, conv 64 three times (3x3,
@@ -166,21 +165,19 @@ def gap_cnn(late_filters: tuple[int, ...] = (64, 64, 64), cam_head: bool = False
         notes): a 1x1 convolution ``class_maps`` with one ReLU channel per class,
         global average pooling, and a Softmax layer, with no dense layer. Each
         class score is then the mean of its own map.
-    input_size : int, default 28
-        Side of the square input, 28 to 112: the network is fully convolutional
-        up to the pooling, so the same weights take larger digits (chapter 8).
 
     Returns
     -------
     keras.Sequential
-        Uncompiled, input (None, input_size, input_size, 1), output softmax
-        probabilities (None, 10); named ``gap_cnn`` with the defaults.
+        Uncompiled, input (None, 28, 28, 1), output softmax probabilities (None, 10);
+        named ``gap_cnn`` with the defaults. :func:`at_input_size` gives the same
+        network for larger pictures.
 
     Raises
     ------
     TypeError, ValueError
-        For late filters that are not 1 to 4 positive ints, a cam_head that is not
-        a bool, or an input size that is not an even int from 28 to 112.
+        For late filters that are not 1 to 4 positive ints, or a cam_head that is
+        not a bool.
     """
     import keras
     from keras import layers
@@ -192,9 +189,6 @@ def gap_cnn(late_filters: tuple[int, ...] = (64, 64, 64), cam_head: bool = False
                          f"got {late_filters!r}.")
     if not isinstance(cam_head, bool):
         raise TypeError(f"cam_head must be a bool, got {type(cam_head).__name__}.")
-    if (not isinstance(input_size, int) or isinstance(input_size, bool)
-            or not 28 <= input_size <= 112 or input_size % 2):
-        raise ValueError(f"input_size must be an even int from 28 to 112, got {input_size!r}.")
     name = "gap_cnn"
     if late_filters != (64, 64, 64):
         name += "_" + "_".join(str(f) for f in late_filters)
@@ -204,7 +198,7 @@ def gap_cnn(late_filters: tuple[int, ...] = (64, 64, 64), cam_head: bool = False
             [layers.GlobalAveragePooling2D(name="gap"),
              layers.Dense(NUM_CLASSES, activation="softmax", name="predictions")])
     return keras.Sequential([
-        keras.Input(shape=(input_size, input_size, 1), name="image"),
+        keras.Input(shape=INPUT_SHAPE, name="image"),
         layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1"),
         layers.Conv2D(8, 3, padding="same", activation="relu", name="conv2"),
         layers.MaxPooling2D(2, name="pool"),
@@ -278,3 +272,89 @@ def multiply_adds(model) -> dict[str, int]:
         elif isinstance(layer, keras.layers.Dense):
             work[layer.name] = int(np.prod(layer.kernel.shape))
     return work
+
+
+def global_pooling_index(model) -> int:
+    """Where the model's first global pooling layer is.
+
+    Raises
+    ------
+    ValueError
+        If something below it fixes the picture's size (a Flatten, a Reshape, a
+        Dense layer on the maps), or there is none.
+    """
+    import keras
+
+    pooling = (keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
+    for index, layer in enumerate(model.layers):
+        if isinstance(layer, pooling):
+            return index
+        if isinstance(layer, (keras.layers.Flatten, keras.layers.Reshape, keras.layers.Dense)):
+            raise ValueError(
+                f"model must be convolutional up to a global pooling layer to take another "
+                f"input size, but model {model.name!r} has {type(layer).__name__} layer "
+                f"{layer.name!r} before any: its dense part is wired to one size.")
+    raise ValueError(f"model must have a global pooling layer to take another input size; "
+                     f"model {model.name!r} has none.")
+
+
+def at_input_size(model, size: int):
+    """A copy of a global-pooling network that takes ``size`` x ``size`` pictures.
+
+    Convolutions and pooling slide over whatever size they are given, and global
+    pooling averages whatever map it gets: the trained weights fit a larger
+    input unchanged (Lin et al. 2013). The last maps grow with the input, so the
+    class activation maps become finer: 14, 21 and 28 cells a side for
+    :func:`gap_cnn` at 28, 42 and 56 pixels.
+
+    Parameters
+    ----------
+    model : keras.Sequential
+        Convolutional up to a global pooling layer (:func:`gap_cnn`). Not changed.
+    size : int
+        The new input's side, at least 1 and large enough for the model's pooling.
+
+    Returns
+    -------
+    keras.Sequential
+        The same layers (same names and settings) on an input of shape
+        (size, size, C), named ``<model's name>_<size>``, holding copies of
+        ``model``'s weights. Uncompiled.
+
+    Raises
+    ------
+    TypeError
+        For a model that is not a keras Sequential model, or a size that is not an int.
+    ValueError
+        For a model with a Flatten, Reshape or Dense layer before its global
+        pooling (or without one), or a size too small for its layers.
+    """
+    import random
+
+    import keras
+
+    from cnnlab.checks import check_int, check_model
+
+    model = check_model(model)
+    if not isinstance(model, keras.Sequential):
+        raise TypeError(f"model must be a keras.Sequential model, got "
+                        f"{type(model).__name__}.")
+    size = check_int("size", size, 1)
+    global_pooling_index(model)
+    channels = model.inputs[0].shape[-1]
+    state = random.getstate()      # new layers draw unseeded seeds from Python's generator
+    try:
+        copy = keras.Sequential(
+            [keras.Input((size, size, channels), name=model.layers[0].input.name),
+             *(type(layer).from_config(layer.get_config()) for layer in model.layers)],
+            name=f"{model.name}_{size}")
+    except ValueError as error:
+        raise ValueError(f"size {size} is too small for model {model.name!r}: {error}") from error
+    finally:
+        random.setstate(state)
+    if any(0 in tuple(layer.output.shape[1:3]) for layer in copy.layers
+           if len(layer.output.shape) == 4):
+        raise ValueError(f"size {size} is too small for model {model.name!r}: a layer's maps "
+                         f"would have no pixels left.")
+    copy.set_weights(model.get_weights())
+    return copy

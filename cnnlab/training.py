@@ -608,7 +608,7 @@ def linear_classifier_accuracy(train_features: np.ndarray, train_labels: np.ndar
         For features that are not finite numeric arrays of matching sizes, bad
         labels or ridges.
     """
-    train_features = _check_features("train_features", train_features)
+    train_features = _check_features("train_features", train_features).astype(np.float64)
     test_features = _check_features("test_features", test_features)
     if train_features.shape[1] != test_features.shape[1]:
         raise ValueError(f"test_features must have {train_features.shape[1]} features per "
@@ -620,7 +620,9 @@ def linear_classifier_accuracy(train_features: np.ndarray, train_labels: np.ndar
     std = train_features.std(axis=0) + 1e-6
     cached = ((train_features - mean) / std).astype(np.float16)
     dual = _ridge_fit(cached, train_labels, ridges)
-    rows = ((test_features - mean) / std).astype(np.float32)
+    # The test features in float32, as linear_probe standardises them: many at a time.
+    rows = (test_features.astype(np.float32, copy=False) - mean.astype(np.float32)) \
+        / std.astype(np.float32)
     return float((_ridge_predict(rows, cached, dual) == test_labels).mean())
 
 
@@ -631,7 +633,7 @@ def _check_features(name: str, features) -> np.ndarray:
         raise ValueError(f"{name} must have shape (N, ...) with N >= 1, got {features.shape}.")
     if not np.isfinite(features).all():
         raise ValueError(f"{name} must be finite.")
-    return features.reshape(len(features), -1).astype(np.float64)
+    return features.reshape(len(features), -1)
 
 
 def _check_ridges(ridges) -> list[float]:

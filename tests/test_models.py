@@ -327,10 +327,6 @@ def test_chapter_8_keras_variants(kwargs, name, table):
         ("conv3", (14, 14, 64), 4672), ("conv4", (14, 14, 64), 36_928),
         ("conv5", (14, 14, 64), 36_928), ("class_maps", (14, 14, 10), 650),
         ("gap", (10,), 0), ("predictions", (10,), 0)]),
-    (dict(input_size=56), "gap_cnn", [
-        ("conv1", (56, 56, 8), 80), ("conv2", (56, 56, 8), 584), ("pool", (28, 28, 8), 0),
-        ("conv3", (28, 28, 64), 4672), ("conv4", (28, 28, 64), 36_928),
-        ("conv5", (28, 28, 64), 36_928), ("gap", (64,), 0), ("predictions", (10,), 650)]),
 ])
 def test_chapter_8_gap_variants(kwargs, name, table):
     model = models.gap_cnn(**kwargs)
@@ -363,9 +359,6 @@ def test_the_cam_head_scores_are_the_means_of_its_class_maps(rng):
     (models.gap_cnn, dict(late_filters=()), ValueError, "late_filters must be a tuple"),
     (models.gap_cnn, dict(late_filters=(64, 0)), ValueError, "positive ints"),
     (models.gap_cnn, dict(cam_head=1), TypeError, "cam_head must be a bool"),
-    (models.gap_cnn, dict(input_size=27), ValueError, "input_size must be an even int"),
-    (models.gap_cnn, dict(input_size=120), ValueError, "input_size must be an even int"),
-    (models.gap_cnn, dict(input_size=56.0), ValueError, "input_size must be an even int"),
 ])
 def test_chapter_8_variant_bad_input(build, kwargs, error, match):
     with pytest.raises(error, match=match):

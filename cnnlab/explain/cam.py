@@ -158,3 +158,60 @@ def positive_share(heatmaps: np.ndarray, regions: np.ndarray) -> np.ndarray:
     inside = (evidence * regions).sum(axis=(1, 2))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, inside / np.where(total > 0, total, 1), np.nan)
+
+
+def input_size_figures(model, images: np.ndarray, labels: np.ndarray,
+                       sizes: tuple[int, ...] = (28, 42, 56),
+                       batch_size: int = 128) -> dict[int, dict[str, float]]:
+    """Accuracy and map size of one trained network fed its pictures enlarged (chapter 8).
+
+    MathWorks' CAM example notes that a larger input gives a finer class
+    activation map, at some cost in accuracy. Each picture is resampled whole
+    to ``size`` x ``size`` (:func:`cnnlab.transforms.resize_images`) and
+    classified by :func:`cnnlab.models.at_input_size` of ``model``.
+
+    Parameters
+    ----------
+    model : keras.Sequential
+        As :func:`cnnlab.models.at_input_size`. Not changed.
+    images : ndarray, shape (N, H, H, C), float in [0, 1]
+    labels : ndarray, shape (N,), int in 0..9
+    sizes : tuple of int, default (28, 42, 56)
+        Input sides, each 2 to 512 (as :func:`cnnlab.transforms.resize_images`).
+    batch_size : int, default 128
+
+    Returns
+    -------
+    dict of int to dict
+        For each size: 'accuracy', and 'map_side', the side of the maps that
+        feed the global pooling (the class activation maps' resolution).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`cnnlab.models.at_input_size`, and for bad images, labels or sizes.
+    """
+    from cnnlab.checks import check_images, check_int, check_labels
+    from cnnlab.features import compiled_outputs, in_batches
+    from cnnlab.models import at_input_size, global_pooling_index
+    from cnnlab.transforms import resize_images
+
+    images = check_images(images, unit_range=True)
+    labels = check_labels(labels, len(images))
+    if images.shape[1] != images.shape[2]:
+        raise ValueError(f"images must be square, got {images.shape[1]}x{images.shape[2]}.")
+    if not isinstance(sizes, tuple) or not sizes:
+        raise TypeError(f"sizes must be a non-empty tuple of ints, got {sizes!r}.")
+    sizes = tuple(check_int(f"sizes[{k}]", s, 2) for k, s in enumerate(sizes))
+    batch_size = check_int("batch_size", batch_size, 1)
+    figures = {}
+    for size in sizes:
+        resized = at_input_size(model, size)
+        # At the images' own size the resampling gives them back exactly.
+        function = compiled_outputs(resized, ("output",), lambda r=resized: [r.outputs[0]])
+        predicted = in_batches(function, resize_images(images, size),
+                               batch_size)[0].argmax(axis=1)
+        maps = resized.layers[global_pooling_index(resized) - 1].output
+        figures[size] = {"accuracy": float((predicted == labels).mean()),
+                         "map_side": int(maps.shape[1])}
+    return figures
