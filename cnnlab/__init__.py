@@ -15,6 +15,9 @@ Modules (import what you need; importing the package does nothing else):
 - ``cnnlab.features``        feature maps, kernels, the images that excite a map most,
   shifted inputs, orientation tuning and how much of an edge detector a filter is
 - ``cnnlab.receptive``       receptive fields: the input box a unit sees
+- ``cnnlab.transforms``      rotation and scaling about the centre, resizing (bilinear)
+- ``cnnlab.invariance``      how features and the output change under shifts, rotations
+  and scaling (Zeiler & Fergus's invariance curves)
 - ``cnnlab.explain``         explainers, one front end per family:
 
   - ``class_score``          the front end of class-score methods: checks, the
@@ -31,8 +34,16 @@ Modules (import what you need; importing the package does nothing else):
   monitor, its saturation monitor (logits and map peaks), empty maps
 - ``cnnlab.biased_mnist``    chapter 6's biased MNIST: a background gray level per class,
   or a small mark whose place gives the class away
+- ``cnnlab.overlap``         chapter 8's two digits in one picture (which one the network
+  names, where its map lies)
+- ``cnnlab.other_data``      two small real sets other than MNIST (scikit-learn's 8x8
+  digits, animal silhouettes), from wheels on the package index, verified
+- ``cnnlab.transfer``        feature transfer with few examples per class (Zeiler & Fergus
+  5.2): draws of examples, a new linear classifier on fixed features
 - ``cnnlab.own_digit``       a reader's own digit, prepared as MNIST's were; prepared
   examples (off-centre, thick, thin, rotated) for the static site
+- ``cnnlab.drawing``         a digit drawn with a pen: strokes painted with a round pen,
+  replayed part by part, and pre-drawn digits for the static site
 - ``cnnlab.prose``           numbers for the chapters' text: myst-nb's glue, also without myst-nb
 - ``cnnlab.plotting``        images, grids, receptive-field boxes, heatmap overlays, curves
   (several seeds per setting, a setting's spread)

@@ -128,4 +128,7 @@ def chapter_explorers() -> list[tuple[str, Callable[[], Explorer]]]:
         ("ch7 learning process", learning),
         ("ch7 Grad-CAM", lambda: ex.gradcam_explorer(zoo.load(keras_cnn), *test_set(),
                                                       ["conv1", "conv2"])),
+        # Its controls (a pre-drawn digit, how much of it is drawn); a pen stroke on the
+        # canvas is answered by the same render, at most once per DrawingPad.interval.
+        ("ch8 draw a digit", lambda: ex.drawing_explorer(zoo.load("gap_cnn"))),
     ]

@@ -70,5 +70,5 @@ def test_chapter_explorers_names_every_chapter():
     from cnnlab.explorers.latency import chapter_explorers
 
     names = [name for name, _ in chapter_explorers()]
-    assert sorted({name[:3] for name in names}) == [f"ch{k}" for k in range(1, 8)]
+    assert sorted({name[:3] for name in names}) == [f"ch{k}" for k in range(1, 9)]
     assert np.all([callable(make) for _, make in chapter_explorers()])
