@@ -12,15 +12,25 @@ INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 
 
-def _convolutions_and_pool(filters: tuple[int, ...] = (32, 64), kernel_size: int = 3):
+def _convolutions_and_pool(filters: tuple[int, ...] = (32, 64), kernel_size: int = 3,
+                           first_stride: int = 1, first_kernel: int | None = None):
     """The convolutional part of the Keras example CNN (and its JSAI 2019 variant):
-    ReLU convolutions ``conv1``, ``conv2``, ... and a 2x2 max pool."""
+    ReLU convolutions ``conv1``, ``conv2``, ... and a 2x2 max pool.
+
+    Every layer is made once, in the model's order: Keras draws each new layer's
+    seed from Python's generator, so the order decides a seeded network's
+    starting weights (chapters 2 to 5 show untrained networks, and every
+    recorded run starts from them).
+    """
     import keras
     from keras import layers
 
+    kernels = [first_kernel or kernel_size] + [kernel_size] * (len(filters) - 1)
+    strides = [first_stride] + [1] * (len(filters) - 1)
     return [keras.Input(shape=INPUT_SHAPE, name="image"),
-            *(layers.Conv2D(f, (kernel_size, kernel_size), activation="relu", name=f"conv{i}")
-              for i, f in enumerate(filters, start=1)),
+            *(layers.Conv2D(f, (k, k), strides=s, activation="relu", name=f"conv{i}")
+              for i, (f, k, s) in enumerate(zip(filters, kernels, strides, strict=True),
+                                            start=1)),
             layers.MaxPooling2D((2, 2), name="pool")]
 
 
@@ -103,16 +113,15 @@ def keras_example_cnn(filters: tuple[int, ...] = (32, 64), kernel_size: int = 3,
         name += f"_dense{dense}" if dense else "_no_dense"
     if not dropout:
         name += "_no_dropout"
-    convolutions = _convolutions_and_pool(filters, kernel_size)
-    convolutions[1] = layers.Conv2D(filters[0], first[0], strides=first[1], activation="relu",
-                                    name="conv1")
-    hidden = [layers.Dense(dense, activation="relu", name="dense1"),
-              *([layers.Dropout(0.5, name="dropout2")] if dropout else [])] if dense else []
+    # Made in the model's order (see _convolutions_and_pool): the defaults give the same
+    # starting weights for a seed as the network always had.
     return keras.Sequential([
-        *convolutions,
+        *_convolutions_and_pool(filters, kernel_size, first_stride=first[1],
+                                first_kernel=first[0]),
         *([layers.Dropout(0.25, name="dropout1")] if dropout else []),
         layers.Flatten(name="flatten"),
-        *hidden,
+        *([layers.Dense(dense, activation="relu", name="dense1")] if dense else []),
+        *([layers.Dropout(0.5, name="dropout2")] if dropout and dense else []),
         layers.Dense(NUM_CLASSES, activation="softmax", name="predictions"),
     ], name=name)
 
@@ -192,11 +201,7 @@ def gap_cnn(late_filters: tuple[int, ...] = (64, 64, 64), cam_head: bool = False
     name = "gap_cnn"
     if late_filters != (64, 64, 64):
         name += "_" + "_".join(str(f) for f in late_filters)
-    head = ([layers.Conv2D(NUM_CLASSES, 1, activation="relu", name="class_maps"),
-             layers.GlobalAveragePooling2D(name="gap"), layers.Softmax(name="predictions")]
-            if cam_head else
-            [layers.GlobalAveragePooling2D(name="gap"),
-             layers.Dense(NUM_CLASSES, activation="softmax", name="predictions")])
+    # Every layer made once, in the model's order (see _convolutions_and_pool).
     return keras.Sequential([
         keras.Input(shape=INPUT_SHAPE, name="image"),
         layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1"),
@@ -204,7 +209,11 @@ def gap_cnn(late_filters: tuple[int, ...] = (64, 64, 64), cam_head: bool = False
         layers.MaxPooling2D(2, name="pool"),
         *(layers.Conv2D(f, 3, padding="same", activation="relu", name=f"conv{i}")
           for i, f in enumerate(late_filters, start=3)),
-        *head,
+        *([layers.Conv2D(NUM_CLASSES, 1, activation="relu", name="class_maps")]
+          if cam_head else []),
+        layers.GlobalAveragePooling2D(name="gap"),
+        layers.Softmax(name="predictions") if cam_head else
+        layers.Dense(NUM_CLASSES, activation="softmax", name="predictions"),
     ], name=name + ("_cam_head" if cam_head else ""))
 
 

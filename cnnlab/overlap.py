@@ -310,7 +310,8 @@ def overlap_figures(model, first: np.ndarray, second: np.ndarray, labels_first: 
         fraction); '<method>_named' and '<method>_unnamed': over the pictures
         predicted as one of their two digits, the mean share on the strokes of
         the digit named and on those of the other one (crossings excluded);
-        and 'area_<part>': the shares a map spread evenly would give.
+        and 'area_<part>': the shares a map spread evenly would give ('area_named'
+        and 'area_unnamed' over the same pictures as '<method>_named').
 
     Raises
     ------
@@ -343,4 +344,11 @@ def overlap_figures(model, first: np.ndarray, second: np.ndarray, labels_first: 
             figures[f"{method}_{part}"] = float(values.mean()) if len(values) else float("nan")
     evenly = attribution_split(np.ones((len(images), 1, 1)), first_mask, second_mask)
     figures.update({f"area_{part}": float(evenly[part].mean()) for part in PARTS})
+    # The same for the named and the other digit: how much of the picture each covers,
+    # the share a map that knew nothing would give them.
+    named = predicted == labels_first
+    either = named | (predicted == labels_second)
+    for part, chosen in (("named", np.where(named, evenly["first"], evenly["second"])),
+                         ("unnamed", np.where(named, evenly["second"], evenly["first"]))):
+        figures[f"area_{part}"] = float(chosen[either].mean()) if either.any() else float("nan")
     return figures

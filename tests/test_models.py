@@ -363,3 +363,34 @@ def test_the_cam_head_scores_are_the_means_of_its_class_maps(rng):
 def test_chapter_8_variant_bad_input(build, kwargs, error, match):
     with pytest.raises(error, match=match):
         build(**kwargs)
+
+
+@pytest.mark.usefixtures("restore_global_state")
+def test_seeded_networks_start_from_the_weights_of_their_layers_made_in_order():
+    """Keras draws each new layer's seed from Python's generator, so a layer made and
+    dropped, or made out of order, would change every later layer's starting weights."""
+    from keras import layers
+
+    from cnnlab.runtime import set_seed
+
+    def by_hand_keras():
+        return keras.Sequential([
+            keras.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"),
+            layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
+            layers.Dropout(0.25), layers.Flatten(), layers.Dense(128, activation="relu"),
+            layers.Dropout(0.5), layers.Dense(10, activation="softmax")])
+
+    def by_hand_gap():
+        return keras.Sequential([
+            keras.Input((28, 28, 1)), layers.Conv2D(8, 3, padding="same"),
+            layers.Conv2D(8, 3, padding="same"), layers.MaxPooling2D(2),
+            *(layers.Conv2D(64, 3, padding="same") for _ in range(3)),
+            layers.GlobalAveragePooling2D(), layers.Dense(10, activation="softmax")])
+
+    for build, by_hand in ((models.keras_example_cnn, by_hand_keras),
+                           (models.gap_cnn, by_hand_gap)):
+        set_seed(0)
+        ours = build().get_weights()
+        set_seed(0)
+        theirs = by_hand().get_weights()
+        assert all(np.array_equal(a, b) for a, b in zip(ours, theirs, strict=True))

@@ -213,6 +213,11 @@ def test_overlap_figures_named_and_unnamed(model28, digits):
     assert figures["cam_named"] == pytest.approx(named.mean())
     assert figures["cam_unnamed"] == pytest.approx(unnamed.mean())
     assert "grad_cam_first" not in figures
+    # The area baseline of the same pictures: each digit's own strokes' share of the picture.
+    only_first = ((first[..., 0] > 0.5) & ~(second[..., 0] > 0.5)).mean(axis=(1, 2))
+    only_second = ((second[..., 0] > 0.5) & ~(first[..., 0] > 0.5)).mean(axis=(1, 2))
+    assert figures["area_named"] == pytest.approx(np.r_[only_first[:2], only_second[4:]].mean())
+    assert figures["area_unnamed"] == pytest.approx(np.r_[only_second[:2], only_first[4:]].mean())
 
 
 # -- at_input_size and input_size_figures ---------------------------------------------------
