@@ -1,5 +1,5 @@
 """How much a network's features and its output change when the input is shifted,
-turned or scaled: Zeiler & Fergus's invariance curves (2014, section 5, figure 5).
+turned or scaled: Zeiler & Fergus's invariance curves (2014, section 4, figure 5).
 
 Zeiler & Fergus move five example images by a range of amounts and plot, for
 each amount, the Euclidean distance between the feature vector of the original
@@ -169,7 +169,7 @@ def invariance_curves(model, images: np.ndarray, labels: np.ndarray, transform: 
                       amounts, layers: list, batch_size: int = 128) -> InvarianceCurves:
     """Feature distances and the true class's probability against a shift, rotation or scale.
 
-    Zeiler & Fergus (2014, section 5, figure 5): for each amount ``a``, each
+    Zeiler & Fergus (2014, section 4, figure 5): for each amount ``a``, each
     image ``x`` is transformed (``T_a x``) and each layer's output is flattened
     into a feature vector ``f``. The distance reported is
 

@@ -9,9 +9,9 @@ arrays and cached in the same directory.
 
 - :func:`load_small_digits`: the 1,797 handwritten digits of the UCI
   "optical recognition of handwritten digits" set as scikit-learn ships them
-  (``sklearn/datasets/data/digits.csv.gz``): 8x8 images, 17 grey levels, from
-  43 writers; a different corpus and scanner than MNIST's. The task is the
-  same in kind (digits 0-9).
+  (``sklearn/datasets/data/digits.csv.gz``, the UCI set's test part): 8x8
+  images, 17 grey levels, by 13 writers; a different corpus and scanner than
+  MNIST's. The task is the same in kind (digits 0-9).
 - :func:`load_animal_shapes`: the Animal-Shape set (package
   ``animal-shape-mnist``, MIT licence): 10,000 28x28 silhouettes of ten
   animals, 1,000 per class. A task that differs in kind: filled shapes, not

@@ -735,7 +735,7 @@ def plot_spread(points: dict[str, tuple[float, Sequence[float]]], ax: Axes | Non
 def plot_invariance(curves, ax: Axes | None = None, title: str | None = None) -> Axes:
     """Invariance curves: each layer's feature distance and p(true class) against the amount.
 
-    Zeiler & Fergus (2014, section 5, figure 5) in one panel: for each layer the
+    Zeiler & Fergus (2014, section 4, figure 5) in one panel: for each layer the
     mean relative distance between the feature vectors of the original and the
     transformed images (solid), and the mean probability of the true class
     (black, dashed), each shaded from the 25th to the 75th percentile over images.

@@ -1,6 +1,6 @@
 """Geometric transforms of images: rotation, scaling about the centre, resizing.
 
-Zeiler & Fergus (2014, section 5, figure 5) turn, scale and shift images to see
+Zeiler & Fergus (2014, section 4, figure 5) turn, scale and shift images to see
 how much a network's features and its output change; later chapters resize
 digits to other input sizes. These are the package's only resampling
 functions (:func:`cnnlab.features.shift_images` shifts by whole pixels).

@@ -32,7 +32,7 @@ def _expected_wheel_url() -> str:
 
 
 def test_there_are_seven_chapters():
-    assert len(NOTEBOOKS) == 7
+    assert len(NOTEBOOKS) == 8
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
