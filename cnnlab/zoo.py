@@ -275,6 +275,17 @@ _PICTURED = ("keras_example_cnn_conv1_7x7_stride4", "keras_example_cnn_conv1_5x5
 _THREE_SEEDS = ("keras_example_cnn", "keras_example_cnn_conv1_7x7_stride4",
                 "keras_example_cnn_conv1_5x5_stride2")
 _OPTIMIZERS = {_adadelta: "Adadelta (learning rate 1.0)", _adam: "Adam 1e-3"}
+# What chapter 8 says of each variant's test accuracy (five epochs are short for the GAP
+# CNN, whose full recipe takes 30 epochs of 60,000 digits to reach 0.990).
+_ABLATION_CLAIMS = {
+    "keras_example_cnn": (0.96, 1.0), "keras_example_cnn_conv1_7x7_stride4": (0.94, 0.975),
+    "keras_example_cnn_conv1_5x5_stride2": (0.965, 1.0),
+    "keras_example_cnn_no_dense": (0.96, 1.0),
+    "keras_example_cnn_no_conv2": (0.94, 0.975),
+    "keras_example_cnn_no_conv2_no_dense": (0.93, 0.97),
+    "keras_example_cnn_wide": (0.96, 1.0), "keras_example_cnn_wide_dense512": (0.96, 1.0),
+    "gap_cnn": (0.85, 0.95), "gap_cnn_no_conv3_conv4": (0.4, 0.7), "gap_cnn_wide": (0.85, 0.95),
+    "gap_cnn_cam_head": (0.85, 0.95)}
 
 
 def _ablation(family: str, variant: str, seed: int) -> Recipe:
@@ -285,7 +296,7 @@ def _ablation(family: str, variant: str, seed: int) -> Recipe:
                   optimizer,
                   epochs=5, batch_size=128, validation_split=0.1, seed=seed,
                   training_set=_first_12000, evaluate=_fit_figures,
-                  keep_weights=key in _PICTURED, claims=(("accuracy", 0.8, 1.0),),
+                  keep_weights=key in _PICTURED, claims=(("accuracy", *_ABLATION_CLAIMS[key]),),
                   source=f"chapter 8's ablations: {build.__name__} ({change}) on the first "
                          f"12,000 training digits, {_OPTIMIZERS[optimizer]}, batch 128, "
                          f"5 epochs, validation split 0.1, seed {seed}")
@@ -303,7 +314,7 @@ def _learning_rate_watch(learning_rate: float) -> Recipe:
     return Recipe(f"sakai2019_learning_lr{rate}", models.sakai2019_cnn,
                   partial(_adam_at, learning_rate), epochs=20, batch_size=100, seed=0,
                   images_per_epoch=10_000, monitor=_watch_learning, keep_weights=False,
-                  claims=(("accuracy", 0.5, 1.0),),
+                  claims=(("accuracy", 0.95, 0.98),),
                   source=f"sakai2019_learning with Adam at learning rate {rate} "
                          f"instead of 1e-3, for 20 epochs: chapter 8's tuning by watching "
                          f"the maps, as the paper proposes")
@@ -330,6 +341,10 @@ def _few_examples_test(target: str, per_class: int, seed: int, model, x_test, y_
 # Chapter 8's control for feature transfer: the Keras example CNN trained from scratch
 # on the same few examples per class that the transferred features get.
 SCRATCH_PER_CLASS = (1, 3, 10, 30)
+_SCRATCH_CLAIMS = {("small_digits", 1): (0.5, 0.8), ("small_digits", 3): (0.6, 0.95),
+                   ("small_digits", 10): (0.8, 0.97), ("small_digits", 30): (0.9, 1.0),
+                   ("animal_shapes", 1): (0.1, 0.4), ("animal_shapes", 3): (0.25, 0.5),
+                   ("animal_shapes", 10): (0.4, 0.7), ("animal_shapes", 30): (0.6, 0.8)}
 
 
 def _from_scratch(target: str, per_class: int, seed: int) -> Recipe:
@@ -337,7 +352,7 @@ def _from_scratch(target: str, per_class: int, seed: int) -> Recipe:
                   models.keras_example_cnn, _adadelta, epochs=100, batch_size=32, seed=seed,
                   training_set=partial(_few_examples, target, per_class, seed),
                   evaluate=partial(_few_examples_test, target, per_class, seed),
-                  keep_weights=False, claims=(("accuracy", 0.1, 1.0),),
+                  keep_weights=False, claims=(("accuracy", *_SCRATCH_CLAIMS[target, per_class]),),
                   source=f"chapter 8's transfer control: the Keras example CNN trained from "
                          f"scratch on {per_class} {target.replace('_', ' ')} per class (draw "
                          f"{seed} of cnnlab.transfer.few_per_class), Adadelta (learning rate "
