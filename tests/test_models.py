@@ -394,3 +394,13 @@ def test_seeded_networks_start_from_the_weights_of_their_layers_made_in_order():
         set_seed(0)
         theirs = by_hand().get_weights()
         assert all(np.array_equal(a, b) for a, b in zip(ours, theirs, strict=True))
+
+
+def test_global_pooling_index_finds_the_pooling_or_says_why_not():
+    assert models.global_pooling_index(models.gap_cnn()) == 6
+    assert models.global_pooling_index(models.gap_cnn(cam_head=True)) == 7
+    with pytest.raises(ValueError, match="has Flatten layer 'flatten' before any"):
+        models.global_pooling_index(models.keras_example_cnn())
+    with pytest.raises(ValueError, match="must have a global pooling layer"):
+        models.global_pooling_index(keras.Sequential([keras.Input((8, 8, 1)),
+                                                      keras.layers.Conv2D(2, 3)]))
