@@ -149,11 +149,14 @@ def test_every_chapters_explorer_answers_in_jupyterlab(lab, browser):
             picture = explorer.locator("img").first.element_handle()
             handle = explorer.locator(".widget-slider .noUi-handle").first
             times[name] = []
+            # Always a position not seen yet: onwards, or back from the slider's end.
+            at_end = handle.get_attribute("aria-valuenow") == handle.get_attribute(
+                "aria-valuemax")
             for _ in range(MOVES):
                 before = picture.get_attribute("src")
                 handle.focus()
                 start = time.perf_counter()
-                page.keyboard.press("ArrowRight")       # always a position not seen yet
+                page.keyboard.press("ArrowLeft" if at_end else "ArrowRight")
                 page.wait_for_function("([el, old]) => el.src !== old", arg=[picture, before],
                                        timeout=30_000)
                 times[name].append(1e3 * (time.perf_counter() - start))
@@ -161,6 +164,8 @@ def test_every_chapters_explorer_answers_in_jupyterlab(lab, browser):
     finally:
         context.close()
         for name, ms in times.items():
+            if not ms:          # the explorer whose move failed: its error is shown above
+                continue
             print(f"{name:28s} slider step to new picture: median {sorted(ms)[len(ms) // 2]:5.0f}"
                   f" ms, max {max(ms):5.0f} ms")
     # Through the browser, the websocket and the picture's decoding; on a loaded 2-core
